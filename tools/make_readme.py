@@ -1,0 +1,33 @@
+"""Write README.md from nbs/index.ipynb (nbdev-readme needs Quarto, which these machines lack).
+
+    python tools/make_readme.py          # write README.md
+    python tools/make_readme.py --check  # exit 1 if README.md is out of step with nbs/index.ipynb
+
+Markdown cells are copied as they are; code cells become fenced Python blocks with their `#|` directive lines
+removed; cells flagged `#| hide` are left out.
+"""
+import json, sys, re
+from pathlib import Path
+
+root = Path(__file__).resolve().parents[1]
+
+def render(nb_path=root/'nbs'/'index.ipynb') -> str:
+    nb = json.loads(Path(nb_path).read_text())
+    parts = ['<!-- Generated from nbs/index.ipynb by tools/make_readme.py: edit the notebook, not this file. -->']
+    for c in nb['cells']:
+        src = ''.join(c['source'])
+        if c['cell_type'] == 'markdown': parts.append(src.strip())
+        elif c['cell_type'] == 'code':
+            lines = src.splitlines()
+            if any(re.match(r'#\|\s*hide\b', l) for l in lines): continue
+            code = '\n'.join(l for l in lines if not l.startswith('#|')).strip()
+            if code: parts.append(f'```python\n{code}\n```')
+    return '\n\n'.join(parts) + '\n'
+
+if __name__ == '__main__':
+    txt, readme = render(), root/'README.md'
+    if '--check' in sys.argv:
+        if not readme.exists() or readme.read_text() != txt:
+            sys.exit('README.md is out of step with nbs/index.ipynb: run `python tools/make_readme.py`')
+        print('README.md is in step with nbs/index.ipynb')
+    else: readme.write_text(txt); print(f'wrote {readme}')
