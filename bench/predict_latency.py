@@ -41,5 +41,5 @@ for d in dirs:
         P.window_probs(imgs); t2 = time.perf_counter()
         tot.append((t2 - t0)*1000); pre.append((t1 - t0)*1000)
     q90 = sorted(tot)[int(0.9*len(tot)) - 1]
-    print(f"{P.meta['arch']:>12} {P.size[0]}px: median {st.median(tot):6.1f} ms (p90 {q90:6.1f}; audio+spectrograms {st.median(pre):5.1f} ms, "
+    print(f"{P.meta['arch']:>12} {P.clf.img_size[0]}px: median {st.median(tot):6.1f} ms (p90 {q90:6.1f}; audio+spectrograms {st.median(pre):5.1f} ms, "
           f"model {st.median(tot) - st.median(pre):6.1f} ms) for {len(imgs)} windows")
