@@ -100,7 +100,7 @@ def synth_wav(path:str|Path, duration:float=3.0, sr:int=4000, channels:int=1, **
     sf.write(str(path), x, sr, subtype='PCM_16')
     return path
 
-# %% ../nbs/00_data.ipynb #973bff83
+# %% ../nbs/00_data.ipynb #5afa810a
 REC_COLS = ['path', 'fname', 'label', 'set', 'sr', 'channels', 'duration', 'patient', 'noisy', 'group', 'error']
 
 def _layout(root:Path) -> str:
@@ -153,7 +153,7 @@ def get_recordings(path:str|Path|None=None, # dataset folder (see `find_data_pat
                       '; '.join(df.error.dropna().head(5)) + (' ...' if n > 5 else ''))
     return df
 
-# %% ../nbs/00_data.ipynb #85ef703f
+# %% ../nbs/00_data.ipynb #eded8821
 def synth_dataset(root:str|Path, # where to write it
                   layout:str='folders', # 'folders' or 'kaggle'
                   n_patients:int=6, # set-B patients (each with 2 recordings)
@@ -178,7 +178,7 @@ def synth_dataset(root:str|Path, # where to write it
             pd.DataFrame(rows).to_csv(root/f'set_{s}.csv', index=False)
     return root
 
-# %% ../nbs/00_data.ipynb #69b904a6
+# %% ../nbs/00_data.ipynb #25676b24
 def labelled(df:pd.DataFrame) -> pd.DataFrame:
     "Readable recordings that carry a label."
     return df[df.label.notna() & df.error.isna()].reset_index(drop=True)
@@ -207,7 +207,7 @@ def check_patient_safe(split:pd.DataFrame):
     both = set(split.group[split.is_valid]) & set(split.group[~split.is_valid])
     if both: raise AssertionError(f"patients on both sides of the split: {sorted(both)[:10]}")
 
-# %% ../nbs/00_data.ipynb #a49f6220
+# %% ../nbs/00_data.ipynb #bc54db1a
 def have_data(path=None) -> bool:
     "True when the dataset folder can be found."
     try: find_data_path(path); return True

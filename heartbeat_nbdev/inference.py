@@ -19,7 +19,7 @@ from .train import load_model
 from .analysis import UNCERTAIN_THRESHOLD, apply_threshold, as_classifier
 
 # %% auto #0
-__all__ = ['Predictor', 'predict', 'expand_inputs', 'predict_files', 'predict_cli']
+__all__ = ['Predictor', 'predict', 'plot_windows', 'expand_inputs', 'predict_files', 'predict_cli']
 
 # %% ../nbs/05_inference.ipynb #4e2f3b17
 class Predictor:
@@ -58,7 +58,18 @@ def predict(pred:Predictor, # from `Predictor(model_dir)`
                 probs=dict(zip(pred.classes, map(float, pooled))), pred=pred.classes[i], prob=float(pooled[i]),
                 answer=apply_threshold(pooled[None], pred.classes, pred.threshold)[0], windows=wins)
 
-# %% ../nbs/05_inference.ipynb #742a4b88
+# %% ../nbs/05_inference.ipynb #64290cc5
+def plot_windows(r:dict, ax=None):
+    "Per-window class probabilities of a `predict` result over the recording's time, with the pooled answer in the title."
+    import matplotlib.pyplot as plt
+    if ax is None: _, ax = plt.subplots(figsize=(7, 2.4), dpi=72)
+    w = r['windows']; mid = (w.start + w.end)/2
+    for c in r['probs']: ax.plot(mid, w[c], marker='o', label=c)
+    ax.set_ylim(0, 1); ax.set_xlabel('window centre (s)'); ax.set_ylabel('probability'); ax.legend(fontsize=7, ncol=5, loc='upper center')
+    ax.set_title(f"{Path(r['file']).name}: {r['answer']} (p={r['prob']:.2f}, {r['n_windows']} windows)", fontsize=9)
+    return ax
+
+# %% ../nbs/05_inference.ipynb #089bc133
 def expand_inputs(inputs:list) -> list[Path]:
     "Files as given, and every `.wav` file under each given folder (sorted); missing paths are kept so they are reported."
     out = []
@@ -76,7 +87,7 @@ def predict_files(pred:Predictor, inputs:list, progress:bool=True) -> tuple[pd.D
                          n_windows=r['n_windows'], **{f'p_{c}': round(v, 4) for c, v in r['probs'].items()}))
     return pd.DataFrame(rows), pd.DataFrame(errs, columns=['file', 'error'])
 
-# %% ../nbs/05_inference.ipynb #c326f3d2
+# %% ../nbs/05_inference.ipynb #4ed682f3
 @call_parse
 def predict_cli(*inputs:Annotated[str, "WAV files or folders", {'nargs': '+'}],
                 model:str='models/resnet50', # model folder written by heartbeat-train

@@ -299,7 +299,7 @@ def write_results(res:dict, out:str|Path) -> Path:
     fig.tight_layout(); fig.savefig(out/'confusion.png'); plt.close(fig)
     return out
 
-# %% ../nbs/03_train.ipynb #62a608b9
+# %% ../nbs/03_train.ipynb #7c6704dd
 def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then data/heartbeat-sounds)
               out:str='models/resnet50', # output folder for the model, metrics and plots
               spec_out:str='data/spectrograms', # spectrogram cache root
@@ -341,7 +341,7 @@ def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then
     print(f"trained in {res['train_seconds']:.0f} s on {res['settings']['device']}; wrote {out}")
     return res
 
-# %% ../nbs/03_train.ipynb #1b39ed0a
+# %% ../nbs/03_train.ipynb #a9c2c4c7
 @call_parse
 def train_cli(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then data/heartbeat-sounds)
               out:str='models/resnet50', # output folder for the model, metrics and plots

@@ -4,7 +4,7 @@
     python tools/make_readme.py --check  # exit 1 if README.md is out of step with nbs/index.ipynb
 
 Markdown cells are copied as they are; code cells become fenced Python blocks with their `#|` directive lines
-removed; cells flagged `#| hide` are left out.
+removed; cells flagged `#| hide` or `#| echo: false` are left out.
 """
 import json, sys, re
 from pathlib import Path
@@ -19,7 +19,7 @@ def render(nb_path=root/'nbs'/'index.ipynb') -> str:
         if c['cell_type'] == 'markdown': parts.append(src.strip())
         elif c['cell_type'] == 'code':
             lines = src.splitlines()
-            if any(re.match(r'#\|\s*hide\b', l) for l in lines): continue
+            if any(re.match(r'#\|\s*(hide\b|echo:\s*false)', l) for l in lines): continue
             code = '\n'.join(l for l in lines if not l.startswith('#|')).strip()
             if code: parts.append(f'```python\n{code}\n```')
     return '\n\n'.join(parts) + '\n'
