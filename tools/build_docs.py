@@ -228,7 +228,8 @@ def module_diagram(mods, lib):
     "Inline SVG: the package's modules in notebook order, an arrow from each module to the modules that import it."
     import re
     src = {m: (Path(lib)/f"{m.split('.')[-1]}.py").read_text() for m in mods}
-    deps = [(a, b) for b in mods for a in mods if a != b and re.search(rf'^from {re.escape(a)} import', src[b], re.M)]
+    imports = lambda a, b: re.search(rf"^from (?:{re.escape(a)}|\.{re.escape(a.split('.')[-1])}) import", src[b], re.M)  # nbdev exports relative imports
+    deps = [(a, b) for b in mods for a in mods if a != b and imports(a, b)]
     w, h, gap, top = 130, 36, 22, 20 + 14*len(deps)
     x = {m: 10 + i*(w + gap) for i, m in enumerate(mods)}
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="figure" role="img" width="{10 + len(mods)*(w + gap)}" height="{top + h + 16}" '
