@@ -7,18 +7,16 @@ Docs: https://heartbeat-nbdev.github.io/heartbeat_nbdev/baseline.html.md"""
 # %% ../nbs/06_baseline.ipynb #d1970a07
 from __future__ import annotations
 import os, re, time, warnings
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 import numpy as np, pandas as pd
 import librosa
-from tqdm.auto import tqdm
 from threadpoolctl import threadpool_limits
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.linear_model import LogisticRegression
 from sklearn.ensemble import HistGradientBoostingClassifier
 from .data import AudioError, labelled, patient_split, patient_folds, check_patient_safe, synth_heartbeat
-from .spectrogram import SpecConfig, load_audio, prepare_audio, _atomic_write
+from .spectrogram import SpecConfig, load_audio, prepare_audio, run_parallel, _atomic_write
 from .train import classification_metrics, plot_confusion
 
 # %% auto #0
@@ -99,16 +97,8 @@ def features_table(recs:pd.DataFrame, # rows with at least `path` (e.g. `get_rec
     cf = features_cache_file(cache, cfg, n_mfcc) if cache is not None else None
     known = pd.read_csv(cf, index_col='path', **_CSV_KW) if cf is not None and cf.exists() else pd.DataFrame(columns=names)
     todo = [(p, cfg, n_mfcc) for p in dict.fromkeys(recs.path[~pre]) if p not in known.index]
-    n_workers = n_workers or os.cpu_count() or 1
     recording_features(prepare_audio(synth_heartbeat(1., 4000), 4000, cfg), cfg, n_mfcc)  # load librosa's lazy modules once, before forking
-    bar = tqdm(total=len(todo), desc='features', unit='rec', disable=not progress)
-    results = {}
-    if n_workers > 1 and len(todo) > 1:
-        with ProcessPoolExecutor(n_workers) as ex:
-            for (p, *_), r in zip(todo, ex.map(_one_features, todo, chunksize=4)): results[p] = r; bar.update()
-    else:
-        for a in todo: results[a[0]] = _one_features(a); bar.update()
-    bar.close()
+    results = run_parallel(_one_features, todo, n_workers, 'features', progress)
     new = {p: v for p, (v, e) in results.items() if e is None}
     if new:
         known = pd.concat([known, pd.DataFrame.from_dict(new, orient='index', columns=names)]) if len(known) else \

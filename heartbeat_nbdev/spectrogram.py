@@ -20,7 +20,7 @@ from .data import AudioError, get_recordings, synth_wav, synth_heartbeat, synth_
 
 # %% auto #0
 __all__ = ['SpecConfig', 'prepare_audio', 'load_audio', 'window_starts', 'windows', 'logmel', 'to_image', 'spectrogram_images',
-           'make_spectrograms', 'plot_stages', 'plot_class_grid', 'spectrograms_cli']
+           'run_parallel', 'make_spectrograms', 'plot_stages', 'plot_class_grid', 'spectrograms_cli']
 
 # %% ../nbs/02_spectrograms.ipynb #67b74404
 @dataclass(frozen=True)
@@ -144,7 +144,24 @@ def _one_recording(args):
     _atomic_write(man, lambda t: Path(t).write_text(json.dumps(m)))
     return m, None
 
-# %% ../nbs/02_spectrograms.ipynb #0567b1b2
+# %% ../nbs/02_spectrograms.ipynb #13b66120
+def run_parallel(fn, # called with each item of `todo`; must be importable (it runs in worker processes)
+                 todo:list, # tuples whose first element (a path) keys the result
+                 n_workers:int|None=None, # processes; default: all cores; 1 runs in this process
+                 desc:str='', progress:bool=True) -> dict:
+    "`{item[0]: fn(item)}` for every item of `todo`, on `n_workers` processes, with a progress bar."
+    n_workers = n_workers or os.cpu_count() or 1
+    bar = tqdm(total=len(todo), desc=desc, unit='rec', disable=not progress)
+    results = {}
+    if n_workers > 1 and len(todo) > 1:
+        with ProcessPoolExecutor(n_workers) as ex:
+            for a, r in zip(todo, ex.map(fn, todo, chunksize=4)): results[a[0]] = r; bar.update()
+    else:
+        for a in todo: results[a[0]] = fn(a); bar.update()
+    bar.close()
+    return results
+
+# %% ../nbs/02_spectrograms.ipynb #a73c794b
 def make_spectrograms(recs:pd.DataFrame, # rows with at least `path` (e.g. from `get_recordings`)
                       out:str|Path='data/spectrograms', # cache root; images go to `out/<cfg.key>/`
                       cfg:SpecConfig=SpecConfig(),
@@ -159,16 +176,8 @@ def make_spectrograms(recs:pd.DataFrame, # rows with at least `path` (e.g. from 
     recs = recs.reset_index(drop=True)
     pre = recs.error.notna() if 'error' in recs else pd.Series(False, index=recs.index)
     todo = [(p, str(cache), cfg) for p in recs.path[~pre]]
-    n_workers = n_workers or os.cpu_count() or 1
     spectrogram_images(prepare_audio(synth_heartbeat(1., 4000), 4000, cfg), cfg)  # load librosa's lazy modules once, before forking
-    bar = tqdm(total=len(todo), desc='spectrograms', unit='rec', disable=not progress)
-    results = {}
-    if n_workers > 1 and len(todo) > 1:
-        with ProcessPoolExecutor(n_workers) as ex:
-            for (p, *_), r in zip(todo, ex.map(_one_recording, todo, chunksize=4)): results[p] = r; bar.update()
-    else:
-        for a in todo: results[a[0]] = _one_recording(a); bar.update()
-    bar.close()
+    results = run_parallel(_one_recording, todo, n_workers, 'spectrograms', progress)
     rows, skipped = [], [dict(path=p, error=e) for p, e in zip(recs.path[pre], recs.error[pre])]
     meta = recs.drop(columns=[c for c in ('error',) if c in recs])
     for rec in meta.to_dict('records'):
@@ -180,7 +189,7 @@ def make_spectrograms(recs:pd.DataFrame, # rows with at least `path` (e.g. from 
     if len(skipped): warnings.warn(f"skipped {len(skipped)} of {len(recs)} recordings: " + '; '.join(skipped.error.head(5)))
     return wins, skipped
 
-# %% ../nbs/02_spectrograms.ipynb #de5acd24
+# %% ../nbs/02_spectrograms.ipynb #8331d5fb
 def plot_stages(path:str|Path, cfg:SpecConfig=SpecConfig(), max_windows:int=3):
     "Figure: raw waveform, prepared (resampled, filtered, normalised) waveform with window edges, and window spectrograms."
     import matplotlib.pyplot as plt
@@ -200,7 +209,7 @@ def plot_stages(path:str|Path, cfg:SpecConfig=SpecConfig(), max_windows:int=3):
     fig.tight_layout()
     return fig
 
-# %% ../nbs/02_spectrograms.ipynb #ed62b2f1
+# %% ../nbs/02_spectrograms.ipynb #83e45d89
 def plot_class_grid(recs:pd.DataFrame, cfg:SpecConfig=SpecConfig(), n:int=3, seed:int=0):
     "Figure: `n` spectrogram windows (first window of random recordings) for each label in `recs`."
     import matplotlib.pyplot as plt
@@ -217,7 +226,7 @@ def plot_class_grid(recs:pd.DataFrame, cfg:SpecConfig=SpecConfig(), n:int=3, see
     fig.tight_layout()
     return fig
 
-# %% ../nbs/02_spectrograms.ipynb #9d783c5d
+# %% ../nbs/02_spectrograms.ipynb #3025a1a7
 @call_parse
 def spectrograms_cli(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then data/heartbeat-sounds)
                      out:str='data/spectrograms', # cache root
