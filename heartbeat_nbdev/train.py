@@ -23,11 +23,11 @@ from .data import get_recordings, patient_split, check_patient_safe, LABELS, syn
 from .spectrogram import SpecConfig, make_spectrograms
 
 # %% auto #0
-__all__ = ['RECIPE', 'ARCHS', 'training_windows', 'spectrogram_dls', 'WeightsUnavailable', 'imagenet_state_dict',
+__all__ = ['RECIPE', 'ARCHS', 'train_cli', 'training_windows', 'spectrogram_dls', 'WeightsUnavailable', 'imagenet_state_dict',
            'imagenet_cached', 'load_weights_file', 'base_model', 'body_head_model', 'shared_weights_file',
            'classification_metrics', 'pool_windows', 'train', 'predict_windows', 'evaluate', 'synth_windows',
            'cross_validate', 'write_model', 'save_model', 'load_model', 'plot_confusion', 'write_results',
-           'run_training', 'train_cli']
+           'run_training']
 
 # %% ../nbs/03_train.ipynb #4e054a51
 RECIPE = dict(arch='resnet50', pretrained=True, bs=32, epochs=5, lr=1e-3, wd=0.0, opt='AdamW', schedule='one-cycle (cosine)',
@@ -299,7 +299,7 @@ def write_results(res:dict, out:str|Path) -> Path:
     fig.tight_layout(); fig.savefig(out/'confusion.png'); plt.close(fig)
     return out
 
-# %% ../nbs/03_train.ipynb #7c6704dd
+# %% ../nbs/03_train.ipynb #86f250aa
 def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then data/heartbeat-sounds)
               out:str='models/resnet50', # output folder for the model, metrics and plots
               spec_out:str='data/spectrograms', # spectrogram cache root
@@ -315,7 +315,7 @@ def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then
               seed:int=42, workers:int=None, # spectrogram processes (default: all cores)
               pickle:bool=False, # also write fastai's export.pkl (unsafe to load from untrusted sources)
              ):
-    "The whole pipeline: dataset, spectrograms, training, evaluation; writes model, metrics and plots to `out`, returns the results."
+    "Train and evaluate a spectrogram classifier on the heart-sound dataset (dataset, spectrograms, training, evaluation); write model, metrics and plots to `out`."
     if weights and no_pretrained: raise SystemExit("--weights and --no-pretrained contradict each other")
     pretrained = False if no_pretrained else (weights or True)
     cmap = dict(kv.split(':') for kv in merge.split(',')) if merge else None
@@ -341,22 +341,5 @@ def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then
     print(f"trained in {res['train_seconds']:.0f} s on {res['settings']['device']}; wrote {out}")
     return res
 
-# %% ../nbs/03_train.ipynb #a9c2c4c7
-@call_parse
-def train_cli(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then data/heartbeat-sounds)
-              out:str='models/resnet50', # output folder for the model, metrics and plots
-              spec_out:str='data/spectrograms', # spectrogram cache root
-              arch:str='resnet50', # resnet18, resnet34, resnet50 or mobilenet_v2
-              weights:str=None, # local state-dict file of ImageNet weights (default: torchvision's cache/download)
-              no_pretrained:bool=False, # train from random initialisation
-              epochs:int=5, bs:int=32, lr:float=1e-3, wd:float=0.0,
-              img_size:int=224, # images are squished to img_size x img_size
-              freeze_epochs:int=0, # epochs training the head alone first (pretrained only)
-              class_weights:bool=False, # weight the loss by inverse class frequency
-              merge:str=None, # fold classes, e.g. "extrahls:normal,extrastole:normal"
-              fold:int=0, # which of the 5 patient-grouped folds is validation
-              seed:int=42, workers:int=None, # spectrogram processes (default: all cores)
-              pickle:bool=False, # also write fastai's export.pkl (unsafe to load from untrusted sources)
-             ):
-    "Train and evaluate a spectrogram classifier on the heart-sound dataset; write model, metrics and plots."
-    run_training(**locals())
+# %% ../nbs/03_train.ipynb #488464a0
+train_cli = call_parse(run_training)
