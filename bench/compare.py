@@ -21,7 +21,7 @@ from heartbeat_nbdev.inference import Predictor, predict
 from heartbeat_nbdev.baseline import evaluate_baseline, crossval_baseline
 
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-ap.add_argument('--variants', default='resnet50-scratch-128,mobilenet_v2-imagenet-128,mobilenet_v2-scratch-128,mobilenet_v2-imagenet-128-cw')
+ap.add_argument('--variants', default='resnet50-scratch-224,resnet50-scratch-128,mobilenet_v2-imagenet-128,mobilenet_v2-scratch-128,mobilenet_v2-imagenet-128-cw')
 ap.add_argument('--baselines', default='logreg,hgb')
 ap.add_argument('--epochs', type=int, default=5)
 ap.add_argument('--retrain', action='store_true')
