@@ -299,7 +299,7 @@ def write_results(res:dict, out:str|Path) -> Path:
     fig.tight_layout(); fig.savefig(out/'confusion.png'); plt.close(fig)
     return out
 
-# %% ../nbs/03_train.ipynb #86f250aa
+# %% ../nbs/03_train.ipynb #56700986
 def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then data/heartbeat-sounds)
               out:str='models/resnet50', # output folder for the model, metrics and plots
               spec_out:str='data/spectrograms', # spectrogram cache root
@@ -319,6 +319,9 @@ def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then
     if weights and no_pretrained: raise SystemExit("--weights and --no-pretrained contradict each other")
     pretrained = False if no_pretrained else (weights or True)
     cmap = dict(kv.split(':') for kv in merge.split(',')) if merge else None
+    if pretrained is not False:   # fail before minutes of data preparation if the weights cannot be had
+        try: base_model(arch, pretrained)
+        except WeightsUnavailable as e: raise SystemExit(f"error: {e}") from None
     cfg = SpecConfig()
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', UserWarning)
