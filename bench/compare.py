@@ -98,14 +98,15 @@ hdr = (f"Validation split: {split.is_valid.sum()} recordings ({', '.join(f'{c} {
        f"threads {torch.get_num_threads()}; CUDA {'yes' if torch.cuda.is_available() else 'no'}.")
 fmt = {c: '{:.3f}'.format for c in tab.columns if c.startswith(('balanced', 'macro', 'accuracy', 'recall'))}
 fmt.update(train_min='{:.1f}'.format, infer_ms='{:.0f}'.format)
-lines = ['| ' + ' | '.join(tab.columns) + ' |', '|' + '---|'*len(tab.columns)]
-for r in tab.to_dict('records'): lines.append('| ' + ' | '.join(fmt.get(k, str)(v) if not isinstance(v, str) else v for k, v in r.items()) + ' |')
-md = hdr + '\n\n' + '\n'.join(lines)
+def md_table(df, fmt={}):
+    "A Markdown table of `df`; numbers formatted by `fmt[column]` (default `str`), strings as they are."
+    cell = lambda k, v: v if isinstance(v, str) else fmt.get(k, str)(v)
+    return '\n'.join(['| ' + ' | '.join(df.columns) + ' |', '|' + '---|'*len(df.columns)] +
+                     ['| ' + ' | '.join(cell(k, v) for k, v in r.items()) + ' |' for r in df.to_dict('records')])
+
+md = hdr + '\n\n' + md_table(tab, fmt)
 if cv_rows:
-    cv = pd.DataFrame(cv_rows)
-    md += f"\n\nPatient-grouped {a.cv}-fold cross-validation (mean ± std over folds, recording level):\n\n"
-    md += '\n'.join(['| ' + ' | '.join(cv.columns) + ' |', '|' + '---|'*len(cv.columns)] +
-                    ['| ' + ' | '.join(map(str, r.values())) + ' |' for r in cv.to_dict('records')])
+    md += f"\n\nPatient-grouped {a.cv}-fold cross-validation (mean ± std over folds, recording level):\n\n" + md_table(pd.DataFrame(cv_rows))
 out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
 (out/'compare.md').write_text(md + '\n')
 (out/'compare.json').write_text(json.dumps(dict(split=rows, cv=cv_rows), indent=1, default=str))

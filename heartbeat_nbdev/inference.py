@@ -37,7 +37,7 @@ class Predictor:
         "Class probabilities (n_windows, n_classes) of window images."
         return self.clf.probs(imgs)
 
-# %% ../nbs/05_inference.ipynb #ea08e760
+# %% ../nbs/05_inference.ipynb #32c3145f
 def predict(pred:Predictor, # from `Predictor(model_dir)`
             audio:str|Path|np.ndarray, # WAV path, or samples
             sr:int|None=None, # sample rate, when `audio` is an array
@@ -56,7 +56,7 @@ def predict(pred:Predictor, # from `Predictor(model_dir)`
     wins['pred'] = np.array(pred.classes)[p.argmax(1)]
     return dict(file=name, duration=len(y)/pred.cfg.sr, n_windows=len(imgs), padded=padded,
                 probs=dict(zip(pred.classes, map(float, pooled))), pred=pred.classes[i], prob=float(pooled[i]),
-                answer=apply_threshold(pooled[None], pred.classes, pred.threshold)[0], windows=wins)
+                answer=apply_threshold(pooled, pred.classes, pred.threshold), windows=wins)
 
 # %% ../nbs/05_inference.ipynb #64290cc5
 def plot_windows(r:dict, ax=None):
