@@ -19,6 +19,7 @@ from heartbeat_nbdev.spectrogram import SpecConfig
 from heartbeat_nbdev.train import run_training, cross_validate, ARCHS, _imagenet_weights
 from heartbeat_nbdev.inference import Predictor, predict
 from heartbeat_nbdev.baseline import evaluate_baseline, crossval_baseline
+from heartbeat_nbdev.recipe import markdown_table
 
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 ap.add_argument('--variants', default='resnet50-scratch-224,resnet50-scratch-128,mobilenet_v2-imagenet-128,mobilenet_v2-scratch-128,mobilenet_v2-imagenet-128-cw')
@@ -98,15 +99,9 @@ hdr = (f"Validation split: {split.is_valid.sum()} recordings ({', '.join(f'{c} {
        f"threads {torch.get_num_threads()}; CUDA {'yes' if torch.cuda.is_available() else 'no'}.")
 fmt = {c: '{:.3f}'.format for c in tab.columns if c.startswith(('balanced', 'macro', 'accuracy', 'recall'))}
 fmt.update(train_min='{:.1f}'.format, infer_ms='{:.0f}'.format)
-def md_table(df, fmt={}):
-    "A Markdown table of `df`; numbers formatted by `fmt[column]` (default `str`), strings as they are."
-    cell = lambda k, v: v if isinstance(v, str) else fmt.get(k, str)(v)
-    return '\n'.join(['| ' + ' | '.join(df.columns) + ' |', '|' + '---|'*len(df.columns)] +
-                     ['| ' + ' | '.join(cell(k, v) for k, v in r.items()) + ' |' for r in df.to_dict('records')])
-
-md = hdr + '\n\n' + md_table(tab, fmt)
+md = hdr + '\n\n' + markdown_table(tab, fmt)
 if cv_rows:
-    md += f"\n\nPatient-grouped {a.cv}-fold cross-validation (mean ± std over folds, recording level):\n\n" + md_table(pd.DataFrame(cv_rows))
+    md += f"\n\nPatient-grouped {a.cv}-fold cross-validation (mean ± std over folds, recording level):\n\n" + markdown_table(pd.DataFrame(cv_rows))
 out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
 (out/'compare.md').write_text(md + '\n')
 (out/'compare.json').write_text(json.dumps(dict(split=rows, cv=cv_rows), indent=1, default=str))

@@ -14,7 +14,7 @@ import torch, torchvision
 from torch import nn
 from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, ColReader, ColSplitter, Resize, Normalize, ResizeMethod,
                                imagenet_stats, Learner, Adam, CrossEntropyLossFlat, accuracy, set_seed, params, L,
-                               create_body, add_head, ProgressCallback)
+                               create_body, add_head, ProgressCallback, Transform, TensorImage, MixUp, store_attr)
 from fastai.vision.learner import _resnet_split
 from fastcore.script import call_parse
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support, balanced_accuracy_score, f1_score
@@ -23,15 +23,28 @@ from .data import get_recordings, patient_split, check_patient_safe, LABELS, syn
 from .spectrogram import SpecConfig, make_spectrograms
 
 # %% auto #0
-__all__ = ['RECIPE', 'ARCHS', 'train_cli', 'training_windows', 'spectrogram_dls', 'WeightsUnavailable', 'imagenet_state_dict',
-           'imagenet_cached', 'load_weights_file', 'base_model', 'body_head_model', 'shared_weights_file',
-           'classification_metrics', 'pool_windows', 'train', 'predict_windows', 'evaluate', 'synth_windows',
-           'cross_validate', 'write_model', 'save_model', 'load_model', 'plot_confusion', 'write_results',
-           'run_training']
+__all__ = ['RECIPE', 'PRESETS', 'ARCHS', 'train_cli', 'resolve_preset', 'training_windows', 'SpecAugment', 'spectrogram_dls',
+           'WeightsUnavailable', 'imagenet_state_dict', 'imagenet_cached', 'load_weights_file', 'base_model',
+           'body_head_model', 'shared_weights_file', 'classification_metrics', 'pool_windows', 'train',
+           'predict_windows', 'evaluate', 'synth_windows', 'cross_validate', 'write_model', 'save_model', 'load_model',
+           'plot_confusion', 'write_results', 'run_training']
 
 # %% ../nbs/03_train.ipynb #4e054a51
 RECIPE = dict(arch='resnet50', pretrained=True, bs=32, epochs=5, lr=1e-3, wd=0.0, opt='AdamW', schedule='one-cycle (cosine)',
               grad_clip=None, img_size=224, seed=42)
+
+# %% ../nbs/03_train.ipynb #f92b66b7
+_PRESET_KEYS = ('arch', 'epochs', 'bs', 'lr', 'wd', 'img_size', 'freeze_epochs', 'class_weights', 'augment', 'mixup')
+_DEFAULTS = dict(arch='resnet50', epochs=5, bs=32, lr=1e-3, wd=0.0, img_size=224, freeze_epochs=0, class_weights=False, augment=False, mixup=0.)
+PRESETS = dict(
+    card=dict(arch='resnet50', epochs=5, bs=32, lr=1e-3, wd=0.0, img_size=224),
+    screening=dict(arch='mobilenet_v2', epochs=5, bs=32, lr=1e-3, wd=0.0, img_size=128, class_weights=True, augment=True),
+)
+
+def resolve_preset(name:str, given:dict) -> dict:
+    "The training options of preset `name`, except where `given` holds a value other than the default."
+    p = {**_DEFAULTS, **{k: v for k, v in PRESETS[name].items() if k in _PRESET_KEYS}}
+    return {k: given[k] if k in given and given[k] != _DEFAULTS[k] else p[k] for k in _PRESET_KEYS}
 
 # %% ../nbs/03_train.ipynb #c0dddbe8
 def training_windows(recs:pd.DataFrame, # from `get_recordings`
@@ -47,18 +60,46 @@ def training_windows(recs:pd.DataFrame, # from `get_recordings`
     if class_map: wins['label'] = wins.label.map(lambda l: class_map.get(l, l))
     return wins.reset_index(drop=True), skipped
 
+# %% ../nbs/03_train.ipynb #33a65b7f
+class SpecAugment(Transform):
+    "Training-time augmentation of spectrogram image batches (bs, c, mels, frames): random time shift, frequency and time masks."
+    split_idx, order = 0, 90   # training batches only; after `IntToFloatTensor` (10), before `Normalize` (99)
+    def __init__(self, shift:bool=True, # roll each image by a random number of frames
+                 freq_masks:int=2, # masks across mel bands per image
+                 freq_width:float=0.15, # largest mask as a share of the bands
+                 time_masks:int=2, # masks across time frames per image
+                 time_width:float=0.15, # largest mask as a share of the frames
+                ): store_attr()
+    def encodes(self, x:TensorImage):
+        bs, _, h, w = x.shape
+        if self.shift:
+            k = torch.randint(0, w, (bs,), device=x.device)
+            i = (torch.arange(w, device=x.device)[None] - k[:, None]) % w
+            x = x.gather(3, i[:, None, None, :].expand_as(x))
+        for n, width, size, axis in ((self.freq_masks, self.freq_width, h, 2), (self.time_masks, self.time_width, w, 3)):
+            pos = torch.arange(size, device=x.device)[None]
+            for _ in range(n):
+                ln = (torch.rand(bs, device=x.device)*width*size).long()
+                st = (torch.rand(bs, device=x.device)*(size - ln)).long()
+                m = (pos >= st[:, None]) & (pos < (st + ln)[:, None])
+                x = x.masked_fill(m[:, None, :, None] if axis == 2 else m[:, None, None, :], 0.)
+        return x
+
 # %% ../nbs/03_train.ipynb #df575a57
 def spectrogram_dls(wins:pd.DataFrame, # windows with `img`, `label`, `is_valid`
                     bs:int=32, img_size:int|tuple=224, normalize:bool=True, seed:int=42,
                     classes:list|None=None, # class order (default: sorted labels)
                     num_workers:int|None=None, # loader processes; default 0 on CPU, up to 8 on GPU
-                    device=None):
+                    device=None,
+                    augment:bool|dict|None=None, # training-time `SpecAugment`: True for its defaults, or a dict of its options
+                   ):
     "fastai `DataLoaders` over spectrogram images, split on `is_valid`."
     classes = classes or sorted(wins.label.unique())
     sz = (img_size, img_size) if isinstance(img_size, int) else tuple(img_size)
     dblock = DataBlock(blocks=(ImageBlock, CategoryBlock(vocab=classes)), get_x=ColReader('img'), get_y=ColReader('label'),
                        splitter=ColSplitter('is_valid'), item_tfms=Resize(sz, method=ResizeMethod.Squish),
-                       batch_tfms=[Normalize.from_stats(*imagenet_stats)] if normalize else None)
+                       batch_tfms=([SpecAugment(**(augment if isinstance(augment, dict) else {}))] if augment else []) +
+                                  ([Normalize.from_stats(*imagenet_stats)] if normalize else []))
     if num_workers is None: num_workers = min(8, os.cpu_count() or 1) if torch.cuda.is_available() else 0
     set_seed(seed)
     return dblock.dataloaders(wins, bs=bs, num_workers=num_workers, device=device)
@@ -167,20 +208,24 @@ def train(wins:pd.DataFrame, # from `training_windows`: `img`, `label`, `is_vali
           arch:str='resnet50', pretrained:bool|str|Path=True, epochs:int=5, bs:int=32, lr:float=1e-3, wd:float=0.0,
           img_size:int|tuple=224, seed:int=42, freeze_epochs:int=0,
           class_weights:bool=False, # weight the loss by inverse class frequency
+          augment:bool|dict|None=None, # `SpecAugment` on training batches (True: its defaults; a dict: its options)
+          mixup:float=0., # fastai `MixUp` with this alpha (0: off)
           grad_clip:float|None=None, fp16:bool|None=None, # default: on when a GPU is used
           allow_download:bool=True, progress:bool=True, num_workers:int|None=None) -> tuple[Learner, dict]:
     "Train on `wins`; return the `Learner` and a results dict (metrics per window and per recording, timing, settings)."
     set_seed(seed, reproducible=True)
     classes = sorted(wins.label.unique())
     model, src = body_head_model(arch, len(classes), pretrained, allow_download)
-    dls = spectrogram_dls(wins, bs=bs, img_size=img_size, normalize=src is not None, seed=seed, classes=classes, num_workers=num_workers)
+    dls = spectrogram_dls(wins, bs=bs, img_size=img_size, normalize=src is not None, seed=seed, classes=classes, num_workers=num_workers,
+                          augment=augment)
+    has_valid = bool(wins.is_valid.any())   # all-data training has no validation side
     tr = wins[~wins.is_valid]
     loss = CrossEntropyLossFlat(weight=_class_weights(tr.label, classes).to(dls.device) if class_weights else None)
-    cbs = []
+    cbs = [MixUp(mixup)] if mixup else []
     if grad_clip:
         from fastai.callback.training import GradientClip; cbs.append(GradientClip(grad_clip))
     learn = Learner(dls, model, loss_func=loss, opt_func=partial(Adam, decouple_wd=True), lr=lr, wd=wd, wd_bn_bias=False,
-                    splitter=_splitter(arch), metrics=accuracy, cbs=cbs)
+                    splitter=_splitter(arch), metrics=accuracy if has_valid else None, cbs=cbs)
     if fp16 is None: fp16 = dls.device.type == 'cuda'
     if fp16: learn = learn.to_fp16()
     if not progress: learn.remove_cb(ProgressCallback)
@@ -189,12 +234,12 @@ def train(wins:pd.DataFrame, # from `training_windows`: `img`, `label`, `is_vali
         learn.freeze(); learn.fit_one_cycle(freeze_epochs, lr)
     learn.unfreeze(); learn.fit_one_cycle(epochs, lr)
     train_s = time.perf_counter() - t0
-    res = evaluate(learn, wins[wins.is_valid].reset_index(drop=True))
     hist = [{k: (None if x is None else float(x)) for k, x in zip(learn.recorder.metric_names[1:-1], v)} for v in learn.recorder.values]
+    res = evaluate(learn, wins[wins.is_valid].reset_index(drop=True)) if has_valid else dict(window=None, recording=None)
     res.update(train_seconds=train_s, history=hist, weights_source=src,
                settings=dict(arch=arch, pretrained=src is not None, epochs=epochs, freeze_epochs=freeze_epochs, bs=bs, lr=lr, wd=wd,
                              opt='AdamW', schedule='one-cycle (cosine)', grad_clip=grad_clip, img_size=img_size, seed=seed,
-                             class_weights=class_weights, fp16=bool(fp16), device=str(dls.device),
+                             class_weights=class_weights, augment=augment, mixup=mixup, fp16=bool(fp16), device=str(dls.device),
                              n_train_windows=int((~wins.is_valid).sum()), n_valid_windows=int(wins.is_valid.sum()),
                              n_train_recordings=int(tr.path.nunique()), n_valid_recordings=int(wins[wins.is_valid].path.nunique())))
     return learn, res
@@ -254,10 +299,14 @@ def write_model(model:nn.Module, path:str|Path, cfg:SpecConfig, arch:str, classe
     (path/'model.json').write_text(json.dumps(meta, indent=1))
     return meta
 
-def save_model(learn:Learner, path:str|Path, cfg:SpecConfig, res:dict, pickle:bool=False) -> Path:
+def save_model(learn:Learner, path:str|Path, cfg:SpecConfig, res:dict, pickle:bool=False,
+               operating_point:dict|None=None, # decision weights and threshold (see `09_recipe`), stored in model.json
+              ) -> Path:
     "Save a `train` result: `write_model` files, plus fastai's unsafe `export.pkl` only if `pickle`."
     s = res['settings']
     meta = write_model(learn.model, path, cfg, s['arch'], list(learn.dls.vocab), s['img_size'], s['pretrained'], s)
+    if operating_point is not None:
+        meta['operating_point'] = operating_point; (Path(path)/'model.json').write_text(json.dumps(meta, indent=1))
     if pickle:
         learn.export(Path(path).absolute()/'export.pkl')
         meta['unsafe_pickle'] = 'export.pkl is a fastai pickle: loading it executes code. Never load one from an untrusted source.'
@@ -289,10 +338,11 @@ def write_results(res:dict, out:str|Path) -> Path:
     "Write `metrics.json`, `confusion.png` and the validation predictions of a `train` result to `out`."
     import matplotlib; matplotlib.use('Agg', force=False); import matplotlib.pyplot as plt
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    res['window_preds'].to_csv(out/'valid_windows.csv', index=False)
-    res['recording_preds'].to_csv(out/'valid_recordings.csv', index=False)
     js = {k: v for k, v in res.items() if not k.endswith('_preds')}
     (out/'metrics.json').write_text(json.dumps(js, indent=1))
+    if res.get('recording') is None: return out   # trained on all data: nothing was validated
+    res['window_preds'].to_csv(out/'valid_windows.csv', index=False)
+    res['recording_preds'].to_csv(out/'valid_recordings.csv', index=False)
     fig, axs = plt.subplots(1, 2, figsize=(11, 4.2), dpi=90)
     for ax, lvl in zip(axs, ('window', 'recording')):
         m = res[lvl]; plot_confusion(m, f"{lvl}s: balanced acc {m['balanced_accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f}", ax=ax)
@@ -310,12 +360,23 @@ def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then
               img_size:int=224, # images are squished to img_size x img_size
               freeze_epochs:int=0, # epochs training the head alone first (pretrained only)
               class_weights:bool=False, # weight the loss by inverse class frequency
+              augment:bool=False, # SpecAugment (time shift, frequency and time masks) on training batches
+              mixup:float=0., # fastai MixUp alpha (0: off)
+              preset:str=None, # a named recipe from `PRESETS` ('card', 'screening'); options you set explicitly win
+              all_data:bool=False, # train the final model on every labelled recording (no validation split, no metrics)
               merge:str=None, # fold classes, e.g. "extrahls:normal,extrastole:normal"
               fold:int=0, # which of the 5 patient-grouped folds is validation
               seed:int=42, workers:int=None, # spectrogram processes (default: all cores)
               pickle:bool=False, # also write fastai's export.pkl (unsafe to load from untrusted sources)
              ):
     "Train and evaluate a spectrogram classifier on the heart-sound dataset (dataset, spectrograms, training, evaluation); write model, metrics and plots to `out`."
+    given = {k: v for k, v in locals().items() if k in _PRESET_KEYS}
+    op = None
+    if preset is not None:
+        if preset not in PRESETS: raise SystemExit(f"error: unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
+        p = resolve_preset(preset, given)
+        arch, epochs, bs, lr, wd, img_size, freeze_epochs, class_weights, augment, mixup = (p[k] for k in _PRESET_KEYS)
+        op = PRESETS[preset].get('operating_point')
     if weights and no_pretrained: raise SystemExit("--weights and --no-pretrained contradict each other")
     pretrained = False if no_pretrained else (weights or True)
     cmap = dict(kv.split(':') for kv in merge.split(',')) if merge else None
@@ -329,14 +390,20 @@ def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then
     n_bad = recs.error.notna().sum()
     print(f"{len(recs)} recordings ({n_bad} unreadable), {recs.label.notna().sum()} labelled")
     wins, skipped = training_windows(recs, spec_out, cfg, fold=fold, seed=seed, class_map=cmap, n_workers=workers)
+    if all_data: wins['is_valid'] = False
     for p, e in skipped.itertuples(index=False): print(f"skipped {p}: {e}")
     print(f"{len(wins)} windows: {(~wins.is_valid).sum()} train / {wins.is_valid.sum()} valid "
           f"({wins[~wins.is_valid].path.nunique()} / {wins[wins.is_valid].path.nunique()} recordings), spectrograms {cfg.key}")
     try: learn, res = train(wins, arch=arch, pretrained=pretrained, epochs=epochs, bs=bs, lr=lr, wd=wd, img_size=img_size,
-                            seed=seed, freeze_epochs=freeze_epochs, class_weights=class_weights)
+                            seed=seed, freeze_epochs=freeze_epochs, class_weights=class_weights, augment=augment, mixup=mixup)
     except WeightsUnavailable as e: raise SystemExit(f"error: {e}") from None
-    res['settings'].update(merge=cmap, fold=fold, spec_config=cfg.key, n_skipped=int(len(skipped)))
-    save_model(learn, out, cfg, res, pickle=pickle); write_results(res, out)
+    res['settings'].update(merge=cmap, fold=None if all_data else fold, all_data=all_data, preset=preset, spec_config=cfg.key,
+                           n_skipped=int(len(skipped)))
+    save_model(learn, out, cfg, res, pickle=pickle, operating_point=op); write_results(res, out)
+    if all_data:
+        print(f"trained on all {wins.path.nunique()} labelled recordings in {res['train_seconds']:.0f} s (no validation: see the "
+              f"cross-validated figures of the recipe); wrote {out}")
+        return res
     for lvl in ('window', 'recording'):
         m = res[lvl]
         print(f"{lvl:>9}: accuracy {m['accuracy']:.3f}  balanced accuracy {m['balanced_accuracy']:.3f}  macro-F1 {m['macro_f1']:.3f}  (n={m['n']})")
