@@ -17,7 +17,7 @@ from .analysis import reliability
 # %% auto #0
 __all__ = ['BASE', 'LEVERS', 'OPERATING_TARGET', 'cv_predictions', 'machine_info', 'oof_classes', 'oof_metrics', 'run_metrics',
            'summarise', 'fmt_summary', 'ablation_table', 'markdown_table', 'weighted_pred', 'temperature_scale',
-           'fit_temperature', 'choose_operating_point', 'crossfit', 'ensemble']
+           'fit_temperature', 'choose_operating_point', 'crossfit', 'ensemble', 'plot_operating_curve']
 
 # %% ../nbs/09_recipe.ipynb #ca934d49
 def cv_predictions(recs:pd.DataFrame, # from `get_recordings` (labelled, readable rows are used)
@@ -192,3 +192,17 @@ def ensemble(a:pd.DataFrame, b:pd.DataFrame, w:float=0.5) -> pd.DataFrame:
     r = a.copy(); r[pc] = w*a[pc].to_numpy(float) + (1 - w)*bb.loc[a.path].to_numpy(float)
     r['pred'] = weighted_pred(r[pc].to_numpy(float), classes)
     return r
+
+# %% ../nbs/09_recipe.ipynb #8689e439
+def plot_operating_curve(oof:pd.DataFrame, target:str='murmur', keep:str='normal', grid=np.round(np.arange(1, 12.01, 0.25), 2),
+                         chosen:float|None=None, ax=None, title:str=''):
+    "Recall of `target` and of `keep` as the weight on `target` grows (pooled out-of-fold), with the `chosen` weight marked."
+    import matplotlib.pyplot as plt
+    classes = oof_classes(oof); P = oof[[f'p_{c}' for c in classes]].to_numpy(float)
+    rt = [_recall(oof.label, weighted_pred(P, classes, {target: w}), target) for w in grid]
+    rk = [_recall(oof.label, weighted_pred(P, classes, {target: w}), keep) for w in grid]
+    if ax is None: _, ax = plt.subplots(figsize=(5.5, 3), dpi=80)
+    ax.plot(grid, rt, label=f'{target} recall'); ax.plot(grid, rk, label=f'{keep} recall')
+    if chosen is not None: ax.axvline(chosen, c='k', ls=':', lw=1, label=f'chosen weight {chosen:g}')
+    ax.set(xlabel=f'weight on p({target})', ylabel='recall (out-of-fold)', ylim=(0, 1.02)); ax.legend(fontsize=7); ax.set_title(title, fontsize=9)
+    return ax
