@@ -93,6 +93,7 @@ def features_table(recs:pd.DataFrame, # rows with at least `path` (e.g. `get_rec
                    n_mfcc:int=20) -> tuple[pd.DataFrame, pd.DataFrame]:
     "(`recs` rows with one column per feature, skipped recordings with their error) for every readable recording."
     names, recs = feature_names(n_mfcc), recs.reset_index(drop=True)
+    if 'error' not in recs: recs = recs.assign(error=None)   # a table of paths alone is fine
     pre = recs.error.notna() if 'error' in recs else pd.Series(False, index=recs.index)
     cf = features_cache_file(cache, cfg, n_mfcc) if cache is not None else None
     known = pd.read_csv(cf, index_col='path', **_CSV_KW) if cf is not None and cf.exists() else pd.DataFrame(columns=names)
