@@ -212,7 +212,7 @@ def run_parallel(fn, # called with each item of `todo`; must be importable (it r
             for a, r in zip(todo, pool.imap(fn, todo, chunksize=4)): results[a[0]] = r; bar.update()
             pool.close()
         except BaseException:
-            pool.terminate()
+            pool.terminate(); bar.close()
             print(f"{desc or 'run_parallel'}: stopped; {len(results)} of {len(todo)} done, workers ended", file=sys.stderr)
             raise
         finally:
