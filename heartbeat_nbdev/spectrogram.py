@@ -213,7 +213,7 @@ def run_parallel(fn, # called with each item of `todo`; must be importable (it r
             pool.close()
         except BaseException:
             pool.terminate(); bar.close()
-            print(f"{desc or 'run_parallel'}: stopped; {len(results)} of {len(todo)} done, workers ended", file=sys.stderr)
+            print(f"{desc or 'run_parallel'}: stopped, workers ended ({len(results)} of {len(todo)} results collected)", file=sys.stderr)
             raise
         finally:
             pool.join()
