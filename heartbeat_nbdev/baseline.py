@@ -81,6 +81,17 @@ def _one_features(args):
 
 _CSV_KW = {} if int(pd.__version__.split('.')[0]) >= 3 else dict(float_precision='round_trip')  # exact floats back from the cache
 
+_SRC = ['src_size', 'src_mtime_ns']   # cached with each row: the recording's size and mtime when its features were computed
+
+def _src(p) -> list:
+    try: s = os.stat(p); return [s.st_size, s.st_mtime_ns]
+    except OSError: return [None, None]
+
+def _same_src(known:pd.DataFrame, p:str, src:list) -> bool:
+    "Was `known`'s row `p` computed from the recording as it is now (`src`)? (the two columns alone: a whole row would be cast to float)"
+    if not set(_SRC) <= set(known.columns): return False
+    return all(pd.notna(x) and v is not None and int(x) == v for x, v in zip(known.loc[p, _SRC], src))
+
 def features_cache_file(cache:str|Path, cfg:SpecConfig=SpecConfig(), n_mfcc:int=20) -> Path:
     "Where `features_table` caches features for this configuration."
     return Path(cache)/f"{cfg.key}-{FEATURE_VERSION}-m{n_mfcc}.csv"
@@ -93,16 +104,24 @@ def features_table(recs:pd.DataFrame, # rows with at least `path` (e.g. `get_rec
                    n_mfcc:int=20) -> tuple[pd.DataFrame, pd.DataFrame]:
     "(`recs` rows with one column per feature, skipped recordings with their error) for every readable recording."
     names, recs = feature_names(n_mfcc), recs.reset_index(drop=True)
+    if 'error' not in recs: recs = recs.assign(error=None)   # a table of paths alone is fine
     pre = recs.error.notna() if 'error' in recs else pd.Series(False, index=recs.index)
     cf = features_cache_file(cache, cfg, n_mfcc) if cache is not None else None
-    known = pd.read_csv(cf, index_col='path', **_CSV_KW) if cf is not None and cf.exists() else pd.DataFrame(columns=names)
-    todo = [(p, cfg, n_mfcc) for p in dict.fromkeys(recs.path[~pre]) if p not in known.index]
+    known = pd.read_csv(cf, index_col='path', dtype=dict.fromkeys(_SRC, 'Int64'), **_CSV_KW) if cf is not None and cf.exists() \
+            else pd.DataFrame(columns=names + _SRC)
+    need = list(dict.fromkeys(recs.path[~pre])); srcs = {p: _src(p) for p in need}
+    stale = [p for p in need if p in known.index and not _same_src(known, p, srcs[p])]
+    if stale:   # a recording changed in place (or cached by a version that did not record its size and mtime): recompute
+        warnings.warn(f"features of {len(stale)} recordings are recomputed: changed since they were cached: " + '; '.join(stale[:5]))
+        known = known.drop(index=stale)
+    todo = [(p, cfg, n_mfcc) for p in need if p not in known.index]
     recording_features(prepare_audio(synth_heartbeat(1., 4000), 4000, cfg), cfg, n_mfcc)  # load librosa's lazy modules once, before forking
     results = run_parallel(_one_features, todo, n_workers, 'features', progress)
     new = {p: v for p, (v, e) in results.items() if e is None}
     if new:
-        known = pd.concat([known, pd.DataFrame.from_dict(new, orient='index', columns=names)]) if len(known) else \
-                pd.DataFrame.from_dict(new, orient='index', columns=names)
+        new = pd.DataFrame.from_dict(new, orient='index', columns=names).join(
+              pd.DataFrame.from_dict({p: srcs[p] for p in new}, orient='index', columns=_SRC).astype('Int64'))   # exact ns
+        known = pd.concat([known, new]) if len(known) else new
         if cf is not None:
             cf.parent.mkdir(parents=True, exist_ok=True)
             _atomic_write(cf, lambda t: known.rename_axis('path').to_csv(t))

@@ -6,15 +6,16 @@ Docs: https://heartbeat-nbdev.github.io/heartbeat_nbdev/data.html.md"""
 
 # %% ../nbs/00_data.ipynb #ddd81fc6
 from __future__ import annotations
-import os, re, warnings
+import os, re, math, warnings
 from pathlib import Path
 import numpy as np, pandas as pd
 import soundfile as sf
 from sklearn.model_selection import StratifiedGroupKFold
 
 # %% auto #0
-__all__ = ['LABELS', 'DATA_ENV', 'GET_DATA_HELP', 'REC_COLS', 'find_data_path', 'parse_name', 'AudioError', 'audio_info',
-           'synth_heartbeat', 'synth_wav', 'get_recordings', 'synth_dataset', 'labelled', 'patient_folds',
+__all__ = ['LABELS', 'DATA_ENV', 'GET_DATA_HELP', 'MIN_SR', 'MAX_SR', 'MAX_DURATION', 'MAX_DURATION_ENV', 'REC_COLS',
+           'AUDIO_EXTS', 'find_data_path', 'parse_name', 'AudioError', 'audio_info', 'synth_heartbeat', 'synth_wav',
+           'max_duration', 'check_audio_limits', 'get_recordings', 'synth_dataset', 'labelled', 'patient_folds',
            'patient_split', 'check_patient_safe', 'have_data']
 
 # %% ../nbs/00_data.ipynb #209c99fc
@@ -62,12 +63,13 @@ class AudioError(ValueError):
     "A recording that cannot be used, with the file named in the message."
 
 def audio_info(path:str|Path) -> dict:
-    "Sample rate, channels, frames and duration of a WAV header; `AudioError` naming the file if unusable."
+    "Sample rate, channels, frames and duration from an audio file's header; `AudioError` naming the file if unusable."
     path = Path(path)
-    if not path.is_file(): raise AudioError(f"{path}: file not found")
+    if not path.is_file(): raise AudioError(f"{path}: " + ('broken symbolic link' if path.is_symlink() else 'file not found'))
     try: i = sf.info(str(path))
     except Exception as e: raise AudioError(f"{path}: not a readable audio file ({type(e).__name__}: {str(e).strip()[:120]})") from e
     if i.frames == 0: raise AudioError(f"{path}: empty recording (0 samples)")
+    check_audio_limits(i.samplerate, i.frames, path)
     return dict(sr=i.samplerate, channels=i.channels, frames=i.frames, duration=i.frames/i.samplerate)
 
 # %% ../nbs/00_data.ipynb #a8376e8c
@@ -100,8 +102,35 @@ def synth_wav(path:str|Path, duration:float=3.0, sr:int=4000, channels:int=1, **
     sf.write(str(path), x, sr, subtype='PCM_16')
     return path
 
+# %% ../nbs/00_data.ipynb #2f0051b2
+MIN_SR, MAX_SR = 500, 384_000   # accepted sample rates (Hz)
+MAX_DURATION = 600.             # longest recording accepted (s) unless $HEARTBEAT_MAX_DURATION says otherwise
+MAX_DURATION_ENV = 'HEARTBEAT_MAX_DURATION'
+
+def max_duration() -> float:
+    "Longest recording accepted (s): `$HEARTBEAT_MAX_DURATION` if set, else `MAX_DURATION`."
+    v = os.environ.get(MAX_DURATION_ENV, '').strip()
+    if not v: return MAX_DURATION
+    try: f = float(v)
+    except ValueError: f = float('nan')
+    if not (math.isfinite(f) and f > 0): raise ValueError(f"${MAX_DURATION_ENV}={v!r}: expected a positive number of seconds")
+    return f
+
+def check_audio_limits(sr:float, # sample rate (Hz)
+                       frames:int, # samples per channel
+                       name:str|Path='<array>', # named in errors
+                       max_dur:float|None=None, # seconds; default `max_duration()`
+                      ):
+    "Raise `AudioError` naming `name` if the sample rate or the duration is outside the accepted limits."
+    if not MIN_SR <= sr <= MAX_SR:
+        raise AudioError(f"{name}: sample rate {sr:g} Hz is outside the accepted {MIN_SR}-{MAX_SR} Hz (a wrong or damaged header?)")
+    md = max_dur or max_duration()
+    if frames/sr > md:
+        raise AudioError(f"{name}: too long ({frames/sr:.0f} s > {md:g} s; set ${MAX_DURATION_ENV} to accept longer recordings)")
+
 # %% ../nbs/00_data.ipynb #5afa810a
 REC_COLS = ['path', 'fname', 'label', 'set', 'sr', 'channels', 'duration', 'patient', 'noisy', 'group', 'error']
+AUDIO_EXTS = ('.wav', '.flac', '.ogg', '.oga', '.mp3', '.aif', '.aiff')   # read through soundfile (libsndfile)
 
 def _layout(root:Path) -> str:
     if (root/'set_a').is_dir() or (root/'set_b').is_dir(): return 'kaggle'
@@ -126,8 +155,10 @@ def _row(p:Path, label, root:Path) -> dict:
     r['group'] = f"B{info['patient']}" if info['patient'] else f"A:{p.stem}"
     return r
 
+def _listed(p:Path) -> bool: return (p.is_file() or p.is_symlink()) and not p.name.startswith('.')   # a dangling link gets an error row
+
 def get_recordings(path:str|Path|None=None, # dataset folder (see `find_data_path`)
-                   exts=('.wav',), # audio file endings (case-insensitive); other files are listed as errors
+                   exts=AUDIO_EXTS, # audio file endings (case-insensitive); other files are listed as errors
                   ) -> pd.DataFrame:
     "One row per recording in either layout: path, label (None if unlabelled), set, sr, channels, duration, patient, noisy, group, error."
     root = find_data_path(path)
@@ -135,13 +166,13 @@ def get_recordings(path:str|Path|None=None, # dataset folder (see `find_data_pat
     if _layout(root) == 'folders':
         for d in sorted(p for p in root.iterdir() if p.is_dir()):
             lbl = d.name if d.name in LABELS else None
-            rows += [_row(p, lbl, root) for p in sorted(d.iterdir()) if p.is_file() and not p.name.startswith('.')]
+            rows += [_row(p, lbl, root) for p in sorted(d.iterdir()) if _listed(p)]
     else:
         csv = _kaggle_labels(root)
         for d in ('set_a', 'set_b'):
             if not (root/d).is_dir(): continue
             for p in sorted((root/d).iterdir()):
-                if not p.is_file() or p.name.startswith('.'): continue
+                if not _listed(p): continue
                 info = parse_name(p.name)
                 rows.append(_row(p, info['label'] or csv.get(info['key']), root))
     df = pd.DataFrame(rows, columns=REC_COLS)
@@ -183,11 +214,20 @@ def labelled(df:pd.DataFrame) -> pd.DataFrame:
     "Readable recordings that carry a label."
     return df[df.label.notna() & df.error.isna()].reset_index(drop=True)
 
+def _check_foldable(lab:pd.DataFrame, k:int):
+    "A sentence instead of scikit-learn's 'n_splits=5 > n_samples' when `lab` is too small for `k` patient-grouped folds."
+    n, g = len(lab), lab.group.nunique()
+    big = lab.label.value_counts().max() if n else 0
+    if g < k or big < k:
+        raise ValueError(f"cannot make {k} patient-grouped folds: only {n} readable labelled recordings from {g} patients "
+                         f"(largest class: {big}); at least {k} patients and one class with {k} recordings are needed")
+
 def patient_folds(df:pd.DataFrame, # from `get_recordings`
                   k:int=5, # number of folds
                   seed:int=42) -> pd.Series:
     "Fold number (0..k-1) of each labelled recording: stratified by label, no `group` (patient) in two folds."
     lab = labelled(df)
+    _check_foldable(lab, k)
     folds = pd.Series(-1, index=lab.index, name='fold')
     sgkf = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
     for i, (_, vi) in enumerate(sgkf.split(lab, lab.label, lab.group)): folds.iloc[vi] = i

@@ -18,10 +18,13 @@ from tqdm.auto import tqdm
 from threadpoolctl import threadpool_limits
 from fastcore.script import call_parse
 from .data import AudioError, get_recordings, synth_wav, synth_heartbeat, synth_dataset
+import sys, signal, ctypes, secrets, threading, multiprocessing
+from .data import audio_info, check_audio_limits
 
 # %% auto #0
-__all__ = ['SpecConfig', 'prepare_audio', 'load_audio', 'window_starts', 'windows', 'logmel', 'to_image', 'spectrogram_images',
-           'run_parallel', 'make_spectrograms', 'plot_stages', 'plot_class_grid', 'spectrograms_cli']
+__all__ = ['MAX_WINDOWS', 'SpecConfig', 'prepare_audio', 'load_audio', 'window_starts', 'windows', 'logmel', 'to_image',
+           'spectrogram_images', 'atomic_write', 'run_parallel', 'make_spectrograms', 'plot_stages', 'plot_class_grid',
+           'spectrograms_cli']
 
 # %% ../nbs/02_spectrograms.ipynb #67b74404
 @dataclass(frozen=True)
@@ -51,6 +54,14 @@ class SpecConfig:
     def from_dict(cls, d:dict): return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items()})
 
 # %% ../nbs/02_spectrograms.ipynb #25de910d
+MAX_WINDOWS = 2000   # most windows one recording may make (10 min at the default 1.5 s hop makes 399)
+
+def _check_windows(n:int, cfg:SpecConfig, name):
+    "`AudioError` if `n` samples at `cfg.sr` would make more than `MAX_WINDOWS` windows."
+    nw = 1 if n <= cfg.win else -(-(n - cfg.win)//max(cfg.hop, 1)) + 1
+    if nw > MAX_WINDOWS:
+        raise AudioError(f"{name}: would make {nw} windows of {cfg.window_s} s every {cfg.hop_s} s, more than MAX_WINDOWS={MAX_WINDOWS}")
+
 def _bandpass(x, sr, band):
     lo, hi = band
     sos = butter(4, [lo, min(hi, 0.45*sr)], btype='bandpass', fs=sr, output='sos')
@@ -66,8 +77,10 @@ def prepare_audio(x:np.ndarray, # samples, (n,) or (n, channels)
     if x.ndim == 2: x = x.mean(1)
     if x.ndim != 1 or x.size == 0: raise AudioError(f"{name}: empty recording (0 samples)")
     if not np.isfinite(x).all(): raise AudioError(f"{name}: contains NaN or infinite samples")
+    check_audio_limits(sr, len(x), name)   # sample rate and duration
     dur = len(x)/sr
     if dur < cfg.min_duration: raise AudioError(f"{name}: too short ({dur:.2f} s < min_duration {cfg.min_duration} s)")
+    _check_windows(int(round(len(x)*cfg.sr/sr)), cfg, name)
     if sr != cfg.sr: x = librosa.resample(x, orig_sr=sr, target_sr=cfg.sr, res_type='soxr_hq')
     if cfg.bandpass is not None: x = _bandpass(x, cfg.sr, cfg.bandpass)
     peak = np.abs(x).max()
@@ -75,9 +88,9 @@ def prepare_audio(x:np.ndarray, # samples, (n,) or (n, channels)
     return (x/peak).astype(np.float32)
 
 def load_audio(path:str|Path, cfg:SpecConfig=SpecConfig()) -> np.ndarray:
-    "Read a WAV file and `prepare_audio` it; `AudioError` naming the file if it cannot be used."
+    "Read an audio file and `prepare_audio` it; `AudioError` naming the file if it cannot be used."
     path = Path(path)
-    if not path.is_file(): raise AudioError(f"{path}: file not found")
+    audio_info(path)   # the header first: a missing, unreadable or empty file, or one too long or at an absurd rate, is never read
     try: x, sr = sf.read(str(path), dtype='float32', always_2d=True)
     except Exception as e: raise AudioError(f"{path}: not a readable audio file ({type(e).__name__}: {str(e).strip()[:120]})") from e
     if x.shape[0] == 0: raise AudioError(f"{path}: empty recording (0 samples)")
@@ -115,55 +128,113 @@ def spectrogram_images(y:np.ndarray, cfg:SpecConfig=SpecConfig()) -> tuple[list[
     return [to_image(logmel(w, cfg), cfg) for w in ws], st, pad
 
 # %% ../nbs/02_spectrograms.ipynb #6857a96e
-def _atomic_write(path:Path, write):
-    "Call `write(tmp_path)` then rename to `path`, so `path` is either complete or absent."
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix='.' + path.name, suffix='.tmp'); os.close(fd)
-    try: write(tmp); os.replace(tmp, path)
+def atomic_write(path:str|Path, # the file to write or replace
+                 write, # called as `write(tmp)` with a temporary file name beside `path`; writes the whole file there
+                ) -> Path:
+    "Call `write(tmp)`, then rename `tmp` to `path`: readers see the old file or the new one, never half of one. Usual permissions (0644 under umask 022)."
+    path = Path(path)
+    tmp = path.parent/f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))   # 0666 less the umask, as open() makes files
+    try: write(str(tmp)); os.replace(tmp, path)
     finally:
-        if os.path.exists(tmp): os.remove(tmp)
+        if tmp.exists(): tmp.unlink()
+    return path
 
-def _rec_id(path:Path) -> str: return f"{path.parent.name}__{path.stem}"
+_atomic_write = atomic_write
+
+def _rec_id(path:str|Path) -> str:
+    "Cache name of a recording: folder, stem and a hash of the full path (so case-only differences and other datasets stay apart)."
+    path = Path(path)
+    return f"{path.parent.name}__{path.stem}__{hashlib.sha1(os.path.abspath(path).encode()).hexdigest()[:8]}"
+
+def _source_id(path:Path) -> dict:
+    st = os.stat(path); return dict(size=st.st_size, mtime_ns=st.st_mtime_ns)
+
+def _cached(path:Path, cache:Path, man:Path) -> tuple[dict|None, str|None]:
+    "(manifest, None) if `man` and its images are sound and were made from `path` as it is now; else (None, why not, or None if never made)."
+    if not man.exists(): return None, None
+    try:
+        m = json.loads(man.read_text())
+        imgs, src = [(w['img'], int(w['bytes'])) for w in m['windows']], m['source']
+    except (ValueError, KeyError, TypeError) as e: return None, f"damaged manifest {man} ({type(e).__name__}: {str(e)[:80]})"
+    if m.get('path') != str(path) or src != _source_id(path): return None, f"{path} changed since it was cached"
+    for img, n in imgs:
+        size = (cache/img).stat().st_size if (cache/img).exists() else None
+        if size != n: return None, f"damaged image {cache/img} ({'missing' if size is None else f'{size} bytes'}, expected {n} bytes)"
+    return m, None
 
 def _one_recording(args):
-    "Worker: write one recording's window images and manifest; return (manifest, None) or (None, error)."
+    "Worker: write one recording's window images and manifest; return (manifest, None) or (None, error). A rebuilt entry's manifest carries `rebuilt`: why."
     path, cache, cfg = args
     path, cache = Path(path), Path(cache)
     man = cache/(_rec_id(path) + '.json')
-    if man.exists():
-        m = json.loads(man.read_text())
-        if all((cache/w['img']).exists() for w in m['windows']): return m, None
+    try: m, why = _cached(path, cache, man)
+    except OSError as e: m, why = None, f"unreadable cache entry {man} ({e})"
+    if m is not None: return m, None
     try:
+        src = _source_id(path)
         imgs, st, pad = spectrogram_images(load_audio(path, cfg), cfg)
     except AudioError as e: return None, str(e)
     except Exception as e: return None, f"{path}: {type(e).__name__}: {e}"
     ws = []
     for i, (im, s) in enumerate(zip(imgs, st)):
         fn = f"{_rec_id(path)}__w{i:03d}.png"
-        _atomic_write(cache/fn, lambda t, im=im: Image.fromarray(im).save(t, format='PNG', compress_level=1))
-        ws.append(dict(img=fn, window=i, start=float(s), end=float(s + cfg.window_s)))
-    m = dict(path=str(path), padded=bool(pad), windows=ws)
-    _atomic_write(man, lambda t: Path(t).write_text(json.dumps(m)))
-    return m, None
+        atomic_write(cache/fn, lambda t, im=im: Image.fromarray(im).save(t, format='PNG', compress_level=1))
+        ws.append(dict(img=fn, window=i, start=float(s), end=float(s + cfg.window_s), bytes=(cache/fn).stat().st_size))
+    m = dict(path=str(path), source=src, padded=bool(pad), windows=ws)
+    atomic_write(man, lambda t: Path(t).write_text(json.dumps(m)))
+    return (dict(m, rebuilt=why) if why else m), None
 
 # %% ../nbs/02_spectrograms.ipynb #077f09ed
+def _worker_init():
+    "Start of a worker process: one BLAS/OpenMP thread, Ctrl-C left to the parent, and (Linux) death with the parent."
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try: ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG: even a SIGKILLed parent takes its workers along
+    except Exception: pass
+    # one BLAS/OpenMP thread per worker: n_workers processes x all-core thread pools oversubscribe the CPU (3.6x slower on 2 cores)
+    threadpool_limits(1)
+
+def _raise_on_sigterm(signum, frame): raise SystemExit(128 + signum)
+
 def run_parallel(fn, # called with each item of `todo`; must be importable (it runs in worker processes)
                  todo:list, # tuples whose first element (a path) keys the result
                  n_workers:int|None=None, # processes; default: all cores; 1 runs in this process
                  desc:str='', progress:bool=True) -> dict:
-    "`{item[0]: fn(item)}` for every item of `todo`, on `n_workers` processes, with a progress bar."
+    "`{item[0]: fn(item)}` for every item of `todo`, on `n_workers` processes, with a progress bar. On SIGINT or SIGTERM the workers are stopped."
     n_workers = n_workers or os.cpu_count() or 1
     bar = tqdm(total=len(todo), desc=desc, unit='rec', disable=not progress)
     results = {}
     if n_workers > 1 and len(todo) > 1:
-        # one BLAS/OpenMP thread per worker: n_workers processes x all-core thread pools oversubscribe the CPU (3.6x slower on 2 cores)
-        with ProcessPoolExecutor(n_workers, initializer=threadpool_limits, initargs=(1,)) as ex:
-            for a, r in zip(todo, ex.map(fn, todo, chunksize=4)): results[a[0]] = r; bar.update()
+        main = threading.current_thread() is threading.main_thread()
+        old = signal.signal(signal.SIGTERM, _raise_on_sigterm) if main else None   # SIGTERM unwinds like Ctrl-C, through the `except` below
+        pool = multiprocessing.Pool(min(n_workers, len(todo)), initializer=_worker_init)
+        try:
+            for a, r in zip(todo, pool.imap(fn, todo, chunksize=4)): results[a[0]] = r; bar.update()
+            pool.close()
+        except BaseException:
+            pool.terminate(); bar.close()
+            print(f"{desc or 'run_parallel'}: stopped, workers ended ({len(results)} of {len(todo)} results collected)", file=sys.stderr)
+            raise
+        finally:
+            pool.join()
+            if main: signal.signal(signal.SIGTERM, old)
     else:
         for a in todo: results[a[0]] = fn(a); bar.update()
     bar.close()
     return results
 
 # %% ../nbs/02_spectrograms.ipynb #a73c794b
+def _config_file(cache:Path, cfg:SpecConfig):
+    "Write `cache/config.json`, or check it is `cfg`'s; a damaged one is rewritten with a message."
+    cj = cache/'config.json'
+    if cj.exists():
+        try: old = SpecConfig.from_dict(json.loads(cj.read_text()))
+        except (ValueError, TypeError) as e: print(f"spectrogram cache: rewriting damaged {cj} ({type(e).__name__})", file=sys.stderr)
+        else:
+            if old != cfg: raise ValueError(f"{cj} belongs to another configuration")
+            return
+    atomic_write(cj, lambda t: Path(t).write_text(cfg.to_json()))
+
 def make_spectrograms(recs:pd.DataFrame, # rows with at least `path` (e.g. from `get_recordings`)
                       out:str|Path='data/spectrograms', # cache root; images go to `out/<cfg.key>/`
                       cfg:SpecConfig=SpecConfig(),
@@ -172,21 +243,23 @@ def make_spectrograms(recs:pd.DataFrame, # rows with at least `path` (e.g. from 
     "Cache every window of every recording as a PNG; return (windows table, skipped recordings with their error)."
     cache = Path(out)/cfg.key
     cache.mkdir(parents=True, exist_ok=True)
-    cj = cache/'config.json'
-    if not cj.exists(): _atomic_write(cj, lambda t: Path(t).write_text(cfg.to_json()))
-    elif SpecConfig.from_dict(json.loads(cj.read_text())) != cfg: raise ValueError(f"{cj} belongs to another configuration")
+    _config_file(cache, cfg)
     recs = recs.reset_index(drop=True)
+    if 'error' not in recs: recs = recs.assign(error=None)   # a table of paths alone is fine
     pre = recs.error.notna() if 'error' in recs else pd.Series(False, index=recs.index)
     todo = [(p, str(cache), cfg) for p in recs.path[~pre]]
     spectrogram_images(prepare_audio(synth_heartbeat(1., 4000), 4000, cfg), cfg)  # load librosa's lazy modules once, before forking
     results = run_parallel(_one_recording, todo, n_workers, 'spectrograms', progress)
+    rebuilt = [m['rebuilt'] for m, e in results.values() if m and m.get('rebuilt')]
+    for why in rebuilt[:20]: print(f"spectrogram cache: rebuilt entry: {why}", file=sys.stderr)
+    if len(rebuilt) > 20: print(f"spectrogram cache: ... {len(rebuilt)} entries rebuilt in all", file=sys.stderr)
     rows, skipped = [], [dict(path=p, error=e) for p, e in zip(recs.path[pre], recs.error[pre])]
     meta = recs.drop(columns=[c for c in ('error',) if c in recs])
     for rec in meta.to_dict('records'):
         if rec['path'] not in results: continue
         m, err = results[rec['path']]
         if err: skipped.append(dict(path=rec['path'], error=err)); continue
-        for w in m['windows']: rows.append({**rec, **w, 'img': str(cache/w['img']), 'padded': m['padded']})
+        for w in m['windows']: rows.append({**rec, **{k: v for k, v in w.items() if k != 'bytes'}, 'img': str(cache/w['img']), 'padded': m['padded']})
     wins, skipped = pd.DataFrame(rows), pd.DataFrame(skipped, columns=['path', 'error'])
     if len(skipped): warnings.warn(f"skipped {len(skipped)} of {len(recs)} recordings: " + '; '.join(skipped.error.head(5)))
     return wins, skipped

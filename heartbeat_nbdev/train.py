@@ -27,7 +27,7 @@ __all__ = ['RECIPE', 'PRESETS', 'ARCHS', 'train_cli', 'resolve_preset', 'trainin
            'WeightsUnavailable', 'imagenet_state_dict', 'imagenet_cached', 'load_weights_file', 'base_model',
            'body_head_model', 'shared_weights_file', 'classification_metrics', 'pool_windows', 'train',
            'predict_windows', 'evaluate', 'synth_windows', 'cross_validate', 'write_model', 'save_model', 'load_model',
-           'plot_confusion', 'write_results', 'run_training']
+           'plot_confusion', 'write_results', 'training_recordings', 'run_training']
 
 # %% ../nbs/03_train.ipynb #4e054a51
 RECIPE = dict(arch='resnet50', pretrained=True, bs=32, epochs=5, lr=1e-3, wd=0.0, opt='AdamW', schedule='one-cycle (cosine)',
@@ -349,6 +349,25 @@ def write_results(res:dict, out:str|Path) -> Path:
     fig.tight_layout(); fig.savefig(out/'confusion.png'); plt.close(fig)
     return out
 
+# %% ../nbs/03_train.ipynb #eb8d7f4a
+from .data import patient_folds
+
+def training_recordings(data:str|Path|None=None, # dataset folder (see `find_data_path`)
+                        k:int=5, # patient-grouped folds the split is drawn from
+                       ) -> pd.DataFrame:
+    "`get_recordings(data)` for `heartbeat-train`: prints what it found and every unreadable file; `SystemExit` with one line if there is nothing to train on."
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', UserWarning)
+            recs = get_recordings(data)
+    except FileNotFoundError as e: raise SystemExit(f"error: {e}") from None
+    bad = recs.error.dropna()
+    print(f"{len(recs)} recordings ({len(bad)} unreadable), {recs.label.notna().sum()} labelled")
+    for e in bad: print(f"skipped {e}")
+    try: patient_folds(recs, k)
+    except ValueError as e: raise SystemExit(f"error: nothing to train on: {e}") from None
+    return recs
+
 # %% ../nbs/03_train.ipynb #56700986
 def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then data/heartbeat-sounds)
               out:str='models/resnet50', # output folder for the model, metrics and plots
@@ -384,11 +403,7 @@ def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then
         try: base_model(arch, pretrained)
         except WeightsUnavailable as e: raise SystemExit(f"error: {e}") from None
     cfg = SpecConfig()
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore', UserWarning)
-        recs = get_recordings(data)
-    n_bad = recs.error.notna().sum()
-    print(f"{len(recs)} recordings ({n_bad} unreadable), {recs.label.notna().sum()} labelled")
+    recs = training_recordings(data)
     wins, skipped = training_windows(recs, spec_out, cfg, fold=fold, seed=seed, class_map=cmap, n_workers=workers)
     if all_data: wins['is_valid'] = False
     for p, e in skipped.itertuples(index=False): print(f"skipped {p}: {e}")
