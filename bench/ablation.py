@@ -37,7 +37,7 @@ if not a.table:
     root = find_data_path(); recs = get_recordings(root)
     wf = Path(a.weights_dir)/'mobilenet_v2-b0353104.pth' if a.weights_dir else None
     pretrained = str(wf) if wf is not None and wf.exists() else True
-    for row in a.rows.split(','):
+    for row in filter(None, a.rows.split(',')):
         for seed in map(int, a.seeds.split(',')):
             f = out/f"{row}-s{seed}.csv"
             if f.exists(): print(f"{f} exists: reused"); continue
