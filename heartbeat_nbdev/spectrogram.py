@@ -99,11 +99,21 @@ def windows(y:np.ndarray, cfg:SpecConfig=SpecConfig()) -> tuple[np.ndarray, np.n
     return np.stack([y[s:s+cfg.win] for s in st]), np.array(st)/cfg.sr, False
 
 # %% ../nbs/02_spectrograms.ipynb #b6b79ab8
-def logmel(w:np.ndarray, cfg:SpecConfig=SpecConfig()) -> np.ndarray:
-    "Log-mel power of one window in dB relative to its peak, clipped at `-cfg.top_db`: (n_mels, frames), low frequencies first."
-    m = librosa.feature.melspectrogram(y=w, sr=cfg.sr, n_fft=cfg.n_fft, hop_length=cfg.hop_length, n_mels=cfg.n_mels,
-                                       fmin=cfg.fmin, fmax=cfg.fmax, power=2.0)
-    return librosa.power_to_db(m, ref=np.max, top_db=cfg.top_db)
+from functools import lru_cache
+
+@lru_cache(16)
+def _mel_basis(sr, n_fft, n_mels, fmin, fmax) -> np.ndarray:
+    return librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
+
+def logmel(w:np.ndarray, # one window (samples,) or a batch of windows (n, samples)
+           cfg:SpecConfig=SpecConfig()) -> np.ndarray:
+    "Log-mel power of each window in dB relative to its own peak, clipped at `-cfg.top_db`: (..., n_mels, frames), low frequencies first."
+    # librosa's melspectrogram + power_to_db(ref=np.max), step for step, for a whole batch at once and with the mel filters built once
+    S = np.abs(librosa.stft(w, n_fft=cfg.n_fft, hop_length=cfg.hop_length))**2.0
+    m = np.einsum("...ft,mf->...mt", S, _mel_basis(cfg.sr, cfg.n_fft, cfg.n_mels, cfg.fmin, cfg.fmax), optimize=True)
+    db = 10.0*np.log10(np.maximum(1e-10, m))
+    db -= 10.0*np.log10(np.maximum(1e-10, m.max(axis=(-2, -1), keepdims=True)))
+    return np.maximum(db, db.max(axis=(-2, -1), keepdims=True) - cfg.top_db)
 
 def to_image(db:np.ndarray, cfg:SpecConfig=SpecConfig()) -> np.ndarray:
     "dB values in [-top_db, 0] as an 8-bit image with low frequencies at the bottom."
@@ -112,7 +122,7 @@ def to_image(db:np.ndarray, cfg:SpecConfig=SpecConfig()) -> np.ndarray:
 def spectrogram_images(y:np.ndarray, cfg:SpecConfig=SpecConfig()) -> tuple[list[np.ndarray], np.ndarray, bool]:
     "Images of every window of prepared samples `y`, with the windows' start times (s) and the padded flag."
     ws, st, pad = windows(y, cfg)
-    return [to_image(logmel(w, cfg), cfg) for w in ws], st, pad
+    return [to_image(db, cfg) for db in logmel(ws, cfg)], st, pad
 
 # %% ../nbs/02_spectrograms.ipynb #6857a96e
 def _atomic_write(path:Path, write):
