@@ -17,8 +17,8 @@ from .model import (UNCERTAIN_THRESHOLD, ModelError, apply_threshold, read_model
                                    OnnxRunner, TorchRunner, load_model, _atomic_write_text)
 
 # %% auto #0
-__all__ = ['AUDIO_EXTS', 'DeviceError', 'check_device', 'check_threshold', 'Predictor', 'wav_truncated', 'predict',
-           'plot_windows', 'expand_inputs', 'predict_files', 'predict_cli']
+__all__ = ['AUDIO_EXTS', 'DeviceError', 'check_device', 'check_threshold', 'Predictor', 'wav_truncated', 'one_blas_thread',
+           'predict', 'plot_windows', 'expand_inputs', 'predict_files', 'predict_cli']
 
 # %% ../nbs/05_inference.ipynb #4e2f3b17
 class DeviceError(ValueError):
@@ -115,6 +115,16 @@ def wav_truncated(path:str|Path) -> str|None:
     except OSError: return None
     return None
 
+_CTL = None
+def one_blas_thread():
+    "Context: NumPy/SciPy's BLAS thread pool limited to one thread. On the small arrays of one recording their threads only spin and fight the model's (2.8x the CPU time of the spectrograms on 2 cores, `bench/`)."
+    global _CTL
+    if _CTL is None:
+        from threadpoolctl import ThreadpoolController
+        import heartbeat_nbdev.spectrogram   # load the libraries whose pools are limited
+        _CTL = ThreadpoolController()
+    return _CTL.limit(limits=1, user_api='blas')
+
 def _prepare(pred, audio, sr=None) -> dict:
     "Samples, window images and their `window_batch` array for one recording."
     from heartbeat_nbdev.spectrogram import load_audio, prepare_audio, spectrogram_images
@@ -142,7 +152,7 @@ def predict(pred:Predictor, # from `Predictor(model_dir)`
             sr:int|None=None, # sample rate, when `audio` is an array
            ) -> dict:
     "Per-recording and per-window predictions for one recording; `AudioError` naming the file if it cannot be used."
-    r = _prepare(pred, audio, sr)
+    with one_blas_thread(): r = _prepare(pred, audio, sr)
     return _result(pred, r, pred.batch_probs(r['x']))
 
 # %% ../nbs/05_inference.ipynb #64290cc5
@@ -208,11 +218,12 @@ def predict_files(pred:Predictor, inputs:list, progress:bool=True,
             rows.append(dict(file=o['file'], answer=o['answer'], pred=o['pred'], prob=round(o['prob'], 4), duration=round(o['duration'], 2),
                              n_windows=o['n_windows'], **{f'p_{c}': round(v, 4) for c, v in o['probs'].items()}, warning=o['warning'] or ''))
         todo.clear()
-    for r in tqdm(_prefetch(prep, files, 16, workers), total=len(files), desc='predicting', unit='file', disable=not progress):
-        if 'error' in r: errs.append(dict(file=r['file'], error=r['error'])); continue
-        todo.append(r)
-        if sum(len(t['x']) for t in todo) >= bs: flush()
-    flush()
+    with one_blas_thread():
+        for r in tqdm(_prefetch(prep, files, 16, workers), total=len(files), desc='predicting', unit='file', disable=not progress):
+            if 'error' in r: errs.append(dict(file=r['file'], error=r['error'])); continue
+            todo.append(r)
+            if sum(len(t['x']) for t in todo) >= bs: flush()
+        flush()
     return pd.DataFrame(rows), pd.DataFrame(errs, columns=['file', 'error']), pd.DataFrame(skipped, columns=['file', 'reason'])
 
 # %% ../nbs/05_inference.ipynb #4ed682f3
