@@ -83,7 +83,7 @@ class Predictor:
             self.run = TorchRunner(model, m, device or ('cuda' if torch.cuda.is_available() else 'cpu'))
         self.backend = backend
 
-    def batch_probs(self, x:np.ndarray, bs:int=64) -> np.ndarray:
+    def batch_probs(self, x:np.ndarray, bs:int=32) -> np.ndarray:
         "Class probabilities (n, n_classes) of a `window_batch` array; `ModelError` if the model answers NaN or infinity."
         p = np.concatenate([self.run(x[i:i+bs]) for i in range(0, len(x), bs)]) if len(x) else np.zeros((0, len(self.classes)), np.float32)
         if not np.isfinite(p).all(): raise ModelError(f"the model gave non-finite probabilities ({self.dir}): its answers cannot be trusted")
@@ -195,7 +195,7 @@ def _prefetch(fn, items, n:int, workers:int):
         while q: yield q.popleft().result()
 
 def predict_files(pred:Predictor, inputs:list, progress:bool=True,
-                  bs:int=64, # windows per model call (several recordings)
+                  bs:int=32, # windows per model call (several recordings); larger batches cost memory and gain little
                   workers:int=1, # threads reading and transforming recordings while the model runs (0: none)
                  ) -> tuple:
     "(one row per predicted file, one row per failed file with its error, skipped folder entries) for files and folders in `inputs`."

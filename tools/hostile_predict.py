@@ -6,7 +6,7 @@ Builds a small untrained model (the checks do not depend on its weights) and bre
 reordered/renamed/duplicate classes, out-of-range model.json fields, a weights path outside the folder, truncated,
 empty and garbage weights, list-valued JSON, unknown arch; and hostile inputs: missing output folder, empty folder,
 FLAC and symlinks inside a folder, a truncated WAV, bad --threshold and --device. Each case runs the real command
-(`python -m heartbeat_nbdev.inference`) in a fresh process. `expect` is the exit code the case should give; a line
+(what the installed `heartbeat-predict` runs) in a fresh process. `expect` is the exit code the case should give; a line
 starting with FAIL means it did not.
 """
 import argparse, json, os, shutil, subprocess, sys, tempfile
@@ -59,7 +59,7 @@ cases = [
  ('NaN weights, checksum removed', [one], dict(model=model_copy('nan2', lambda m: m.pop('weights_sha256'), nan_weights)), 2),
  ('classes reordered', [one], dict(model=model_copy('reorder', lambda m: m.update(classes=CL[::-1]))), 2),
  ('class renamed', [one], dict(model=model_copy('rename', lambda m: m.update(classes=['art'] + CL[1:]))), 2),
- ('duplicate class', [one], dict(model=model_copy('dup', lambda m: m.update(classes=CL[:4] + ['normal']))), 2),
+ ('duplicate class', [one], dict(model=model_copy('dup', lambda m: m.update(classes=CL[:4] + ['murmur']))), 2),
  ('img_size 20000', [one], dict(model=model_copy('img', lambda m: m.update(img_size=20000))), 2),
  ('hop_s 0.001', [one], dict(model=model_copy('hop', spec(hop_s=0.001))), 2),
  ('window_s 1e6', [one], dict(model=model_copy('win', spec(window_s=1e6))), 2),
@@ -72,7 +72,7 @@ cases = [
  ('empty weights', [one], dict(model=model_copy('emptyw', weights=lambda b: b'')), 2),
  ('garbage weights', [one], dict(model=model_copy('garbage', weights=lambda b: os.urandom(4096))), 2),
  ('model.json is a list', [one], dict(model=model_copy('list', lambda m: [m])), 2),
- ('model.json truncated', [one], dict(model=(lambda d: (Path(d)/'model.json').write_text('{"format": "heart') and d)(model_copy('badjson')))), 2),
+ ('model.json truncated', [one], dict(model=(lambda d: (Path(d)/'model.json').write_text('{"format": "heart') and d)(model_copy('badjson'))), 2),
  ('unknown arch', [one], dict(model=model_copy('arch', lambda m: m.update(arch='vgg16'))), 2),
  ('operating_point threshold 7', [one], dict(model=model_copy('op', lambda m: m.update(operating_point={'threshold': 7}))), 2),
  ('stale model.onnx (other weights)', [one], dict(model=(lambda d: shutil.copy(good/'model.onnx', d) and d)(model_copy('stale', weights=nan_weights)), backend='onnx'), 2),
@@ -91,9 +91,11 @@ cases = [
  ('--backend tf', [one], dict(model=M, backend='tf'), 2),
 ]
 env = {**os.environ, 'PYTHONPATH': str(root)}
+CLI = tmp/'heartbeat_predict.py'   # what the installed heartbeat-predict script runs
+CLI.write_text('import sys\nfrom heartbeat_nbdev.inference import predict_cli\nsys.exit(predict_cli())\n')
 n_bad = 0
 for name, inputs, kw, expect in cases:
-    args = [sys.executable, '-m', 'heartbeat_nbdev.inference', *inputs, '--quiet']
+    args = [sys.executable, str(CLI), *inputs, '--quiet']
     for k, v in kw.items(): args += [f"--{k.replace('_', '-')}", v]
     r = subprocess.run(args, capture_output=True, text=True, env=env)
     lines = [l for l in r.stderr.splitlines() if l.strip() and 'Warning' not in l and not l.startswith(' ')]
