@@ -53,6 +53,9 @@ for n, t in [('link.wav', wavs/'r1.wav'), ('dangling.wav', tmp/'nowhere.wav')]:
 b = (wavs/'r1.wav').read_bytes(); (tmp/'truncated.wav').write_bytes(b[:len(b)//2])
 
 M = str(good)
+other, _ = body_head_model('mobilenet_v2', 5, pretrained=False)    # other weights, good in themselves, with the first model's model.onnx
+stale = tmp/'stale'; shutil.rmtree(stale, ignore_errors=True); write_model(other, stale, SpecConfig(), 'mobilenet_v2', CL, 64, True)
+shutil.copy(good/'model.onnx', stale/'model.onnx'); stale = str(stale)
 cases = [
  ('good model, one file', [one], dict(model=M), 0),
  ('NaN in model.safetensors', [one], dict(model=model_copy('nan', weights=nan_weights)), 2),
@@ -75,7 +78,7 @@ cases = [
  ('model.json truncated', [one], dict(model=(lambda d: (Path(d)/'model.json').write_text('{"format": "heart') and d)(model_copy('badjson'))), 2),
  ('unknown arch', [one], dict(model=model_copy('arch', lambda m: m.update(arch='vgg16'))), 2),
  ('operating_point threshold 7', [one], dict(model=model_copy('op', lambda m: m.update(operating_point={'threshold': 7}))), 2),
- ('stale model.onnx (other weights)', [one], dict(model=(lambda d: shutil.copy(good/'model.onnx', d) and d)(model_copy('stale', weights=nan_weights)), backend='onnx'), 2),
+ ('stale model.onnx (other weights)', [one], dict(model=stale, backend='onnx'), 2),
  ('no model.onnx, --backend onnx', [one], dict(model=model_copy('noonnx'), backend='onnx'), 2),
  ('missing model folder', [one], dict(model=str(tmp/'nope')), 2),
  ('--csv into a missing folder', [one], dict(model=M, csv=str(tmp/'no'/'such'/'out.csv')), 2),
