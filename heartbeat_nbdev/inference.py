@@ -264,3 +264,6 @@ def predict_cli(*inputs:Annotated[str, "audio files or folders", {'nargs': '+'}]
     if not len(ok) and not len(bad): return err(f"no audio files found in {', '.join(inputs)}", 1)
     print(f"{len(ok)} predicted, {len(bad)} failed, {len(skipped)} skipped", file=sys.stderr)
     return 1 if len(bad) else 0
+
+# %% ../nbs/05_inference.ipynb #6e72337f
+if __name__ == '__main__' and isinstance(predict_cli, int): sys.exit(predict_cli)   # `python -m heartbeat_nbdev.inference`: call_parse ran it; exit with its code
