@@ -18,13 +18,13 @@ from fastai.vision.all import Learner, Resize, Normalize, imagenet_stats
 from sklearn.metrics import balanced_accuracy_score
 from .data import AudioError
 from .spectrogram import SpecConfig, load_audio, spectrogram_images
-from .train import load_model, predict_windows, plot_confusion
+from .train import predict_windows, plot_confusion
+from .model import load_model, WindowClassifier, as_classifier, UNCERTAIN, UNCERTAIN_THRESHOLD, apply_threshold
 
 # %% auto #0
-__all__ = ['MACRO', 'UNCERTAIN', 'UNCERTAIN_THRESHOLD', 'metrics_table', 'plot_confusions', 'mel_centres', 'hz_to_y', 'y_to_hz',
-           'read_image', 'show_spectrogram', 'WindowClassifier', 'as_classifier', 'window_losses', 'top_losses',
-           'plot_top_losses', 'listen', 'audio_players', 'gradcam', 'plot_gradcam', 'reliability', 'plot_reliability',
-           'apply_threshold', 'threshold_table', 'plot_thresholds', 'plot_recording', 'explorer']
+__all__ = ['MACRO', 'metrics_table', 'plot_confusions', 'mel_centres', 'hz_to_y', 'y_to_hz', 'read_image', 'show_spectrogram',
+           'window_losses', 'top_losses', 'plot_top_losses', 'listen', 'audio_players', 'gradcam', 'plot_gradcam',
+           'reliability', 'plot_reliability', 'threshold_table', 'plot_thresholds', 'plot_recording', 'explorer']
 
 # %% ../nbs/04_analysis.ipynb #593008f6
 MACRO = 'all classes (macro)'
@@ -101,60 +101,6 @@ def show_spectrogram(img, # uint8 window image (n_mels, frames), low frequencies
     ax.set_yticks(hz_to_y(ticks, cfg), [f'{f:g}' for f in ticks])
     ax.set_ylabel('Hz'); ax.set_xlabel('s')
     return ax
-
-# %% ../nbs/04_analysis.ipynb #7ea0f65d
-@dataclass
-class WindowClassifier:
-    "A window classifier with its class names, input size `(h, w)`, normalisation and (if known) spectrogram settings."
-    model:nn.Module
-    classes:list
-    img_size:tuple
-    normalize:bool=True
-    cfg:SpecConfig|None=None
-
-    @property
-    def device(self): return next(self.model.parameters()).device
-
-    def inputs(self, imgs) -> torch.Tensor:
-        "A batch (n, 3, h, w) from window images (uint8 arrays or PNG paths), squished and normalised as in training."
-        xs = []
-        for im in imgs:
-            pil = Image.open(im) if isinstance(im, (str, Path)) else Image.fromarray(np.asarray(im, dtype=np.uint8))
-            pil = pil.convert('RGB').resize((self.img_size[1], self.img_size[0]), Image.BILINEAR)
-            xs.append(torch.from_numpy(np.array(pil)).permute(2, 0, 1))
-        x = torch.stack(xs).float()/255
-        if self.normalize:
-            mean, std = (torch.tensor(v).view(1, 3, 1, 1) for v in imagenet_stats)
-            x = (x - mean)/std
-        return x.to(self.device)
-
-    def probs(self, imgs, bs:int=32) -> np.ndarray:
-        "Class probabilities (n, n_classes) of window images."
-        imgs, out, training = list(imgs), [], self.model.training
-        self.model.eval()
-        try:
-            with torch.no_grad():
-                for i in range(0, len(imgs), bs): out.append(F.softmax(self.model(self.inputs(imgs[i:i+bs])).float(), 1).cpu())
-        finally: self.model.train(training)
-        return torch.cat(out).numpy() if out else np.zeros((0, len(self.classes)), np.float32)
-
-def as_classifier(learn_or_model, # `Learner`, `save_model` folder, `(model, meta)`, bare model (with `meta`) or `WindowClassifier`
-                  meta:dict|None=None, # `model.json` contents, for a bare model
-                 ) -> WindowClassifier:
-    "A `WindowClassifier` from whatever form the model comes in."
-    if isinstance(learn_or_model, WindowClassifier): return learn_or_model
-    if isinstance(learn_or_model, (str, Path)): learn_or_model, meta = load_model(learn_or_model)
-    elif isinstance(learn_or_model, tuple): learn_or_model, meta = learn_or_model
-    if isinstance(learn_or_model, Learner):
-        dls = learn_or_model.dls
-        rs = [t for t in dls.after_item.fs if isinstance(t, Resize)]
-        size = tuple(rs[0].size)[::-1] if rs else (224, 224)   # fastai keeps (w, h)
-        norm = any(isinstance(t, Normalize) for t in dls.after_batch.fs)
-        return WindowClassifier(learn_or_model.model, list(dls.vocab), size, norm)
-    if meta is None: raise ValueError("a bare model needs `meta` (the model.json written by `save_model`) for its classes, image size and normalisation")
-    sz = meta['img_size']; sz = (sz, sz) if isinstance(sz, int) else tuple(sz)
-    sc = SpecConfig.from_dict(meta['spec_config']) if meta.get('spec_config') else None
-    return WindowClassifier(learn_or_model, list(meta['classes']), sz, bool(meta.get('normalize', True)), sc)
 
 # %% ../nbs/04_analysis.ipynb #f8c69cb5
 def window_losses(preds:pd.DataFrame, # rows with `label` and `p_<class>` columns
@@ -332,21 +278,6 @@ def plot_reliability(probs, y_true, classes=None, n_bins:int=10, ax=None, title:
     ax.set(xlim=(0, 1), ylim=(0, 1), xlabel='confidence (top probability)', ylabel='accuracy')
     ax.set_title(f"{title + ': ' if title else ''}ECE {ece:.3f} (n={int(t.n.sum())})", fontsize=9); ax.legend(fontsize=7, loc='upper left')
     return ax
-
-# %% ../nbs/04_analysis.ipynb #458d8753
-UNCERTAIN = 'uncertain'
-UNCERTAIN_THRESHOLD = 0.5
-
-def apply_threshold(probs, # (n, n_classes) probabilities (array or DataFrame), or one item's (n_classes,)
-                    classes, # class names in the column order of `probs`
-                    threshold:float=UNCERTAIN_THRESHOLD, # below this top probability the answer is `'uncertain'`
-                   ) -> np.ndarray|str:
-    "The most probable class of each item, or `'uncertain'` where its probability is below `threshold` (one label for 1-d `probs`)."
-    P = np.asarray(probs, dtype=float); one = P.ndim == 1; P = np.atleast_2d(P)
-    if P.shape[1] != len(classes): raise ValueError(f"probs has {P.shape[1]} columns but there are {len(classes)} classes")
-    lab = np.array(list(classes), dtype=object)[P.argmax(1)]
-    lab[P.max(1) < threshold] = UNCERTAIN
-    return lab[0] if one else lab
 
 # %% ../nbs/04_analysis.ipynb #152266b5
 def threshold_table(probs, # (n, n_classes) probabilities, array or DataFrame

@@ -1,4 +1,4 @@
-"""Predict a new recording with a trained model: windows, spectrograms, per-window and pooled per-recording probabilities, from Python or the `heartbeat-predict` command.
+"""Predict a new recording with a trained model: windows, spectrograms, per-window and pooled per-recording probabilities, from Python or the `heartbeat-predict` command, on PyTorch or ONNX Runtime.
 
 Docs: https://heartbeat-nbdev.github.io/heartbeat_nbdev/inference.html.md"""
 
@@ -6,57 +6,154 @@ Docs: https://heartbeat-nbdev.github.io/heartbeat_nbdev/inference.html.md"""
 
 # %% ../nbs/05_inference.ipynb #f3028292
 from __future__ import annotations
-import sys, json, time, warnings
+import os, sys, json, math, tempfile, warnings
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-import numpy as np, pandas as pd
-import torch
-from tqdm.auto import tqdm
 from typing import Annotated
+import numpy as np
 from fastcore.script import call_parse
-from .data import AudioError
-from .spectrogram import SpecConfig, load_audio, prepare_audio, spectrogram_images
-from .train import load_model
-from .analysis import UNCERTAIN_THRESHOLD, apply_threshold, as_classifier
+from .model import (UNCERTAIN_THRESHOLD, ModelError, apply_threshold, read_model_meta, window_batch,
+                                   OnnxRunner, TorchRunner, load_model, _atomic_write_text)
 
 # %% auto #0
-__all__ = ['Predictor', 'predict', 'plot_windows', 'expand_inputs', 'predict_files', 'predict_cli']
+__all__ = ['AUDIO_EXTS', 'DeviceError', 'check_device', 'check_threshold', 'Predictor', 'wav_truncated', 'one_blas_thread',
+           'predict', 'plot_windows', 'expand_inputs', 'predict_files', 'predict_cli']
 
 # %% ../nbs/05_inference.ipynb #4e2f3b17
+class DeviceError(ValueError):
+    "A device that does not exist or cannot be used."
+
+def check_device(device:str|None) -> str|None:
+    "`device` if it names one PyTorch can use ('cpu', 'cuda', 'cuda:N'); `DeviceError` otherwise."
+    if device is None: return None
+    d = str(device).strip().lower()
+    if d == 'cpu': return d
+    if d == 'cuda' or (d.startswith('cuda:') and d[5:].isdigit()):
+        import torch
+        if not torch.cuda.is_available(): raise DeviceError(f"device {device!r}: no CUDA GPU is available here; use --device cpu")
+        if ':' in d and int(d[5:]) >= torch.cuda.device_count(): raise DeviceError(f"device {device!r}: there are only {torch.cuda.device_count()} GPUs")
+        return d
+    raise DeviceError(f"unknown device {device!r}: use cpu or cuda (cuda:N for the N-th GPU)")
+
+def check_threshold(t) -> float:
+    "`t` as a float in [0, 1], else `ValueError`."
+    try: v = float(t)
+    except (TypeError, ValueError): raise ValueError(f"threshold must be a number in [0, 1], not {t!r}") from None
+    if not 0 <= v <= 1: raise ValueError(f"threshold must be a number in [0, 1], not {t!r}")
+    return v
+
+def _gpu_present() -> bool: return Path('/dev/nvidia0').exists() or Path('/dev/dxg').exists()
+
+def _onnxruntime_available() -> bool:
+    import importlib.util
+    return importlib.util.find_spec('onnxruntime') is not None
+
 class Predictor:
     "A saved model ready to classify recordings."
     def __init__(self, model_dir:str|Path, # folder written by `save_model` / `heartbeat-train`
-                 device:str|None=None, # default: cuda if available, else cpu
-                 threshold:float=UNCERTAIN_THRESHOLD, # below this pooled probability the answer is 'uncertain'
+                 device:str|None=None, # torch backend: default cuda if available, else cpu
+                 threshold:float|None=None, # below this pooled probability the answer is 'uncertain' (default: the model's operating point, else 0.5)
+                 backend:str='auto', # 'auto', 'onnx' or 'torch'
+                 threads:int|None=None, # ONNX Runtime threads (default: one per core)
                 ):
-        model, self.meta = load_model(model_dir)
-        model.to(torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu')))
-        self.clf = as_classifier(model, self.meta)   # the training-time resize and normalisation (see `04_analysis`)
-        self.cfg, self.classes, self.threshold = self.clf.cfg, self.clf.classes, threshold
+        if backend not in ('auto', 'onnx', 'torch'): raise ValueError(f"unknown backend {backend!r}: use auto, onnx or torch")
+        device = check_device(device)
+        self.dir, self.meta = Path(model_dir), read_model_meta(model_dir)
+        from heartbeat_nbdev.spectrogram import SpecConfig
+        m = self.meta
+        self.cfg, self.classes = SpecConfig.from_dict(m['spec_config']), list(m['classes'])
+        self.img_size = (m['img_size'],)*2 if isinstance(m['img_size'], int) else tuple(m['img_size'])
+        op = m.get('operating_point') or {}
+        self.weights = dict(op.get('weights') or {})
+        self.threshold = check_threshold(op.get('threshold', UNCERTAIN_THRESHOLD) if threshold is None else threshold)
+        onnx_file = self.dir/'model.onnx'
+        if backend == 'onnx':
+            if device not in (None, 'cpu'): raise DeviceError(f"the onnx backend runs on the CPU; use --backend torch for {device}")
+            if not onnx_file.is_file(): raise ModelError(f"cannot load model {self.dir}: no model.onnx; write it with `heartbeat-export --model {self.dir} --onnx`")
+        if backend == 'auto':
+            backend = 'onnx' if (onnx_file.is_file() and _onnxruntime_available() and (device == 'cpu' or (device is None and not _gpu_present()))) else 'torch'
+            if backend == 'onnx':
+                try: self.run = OnnxRunner(onnx_file, m, threads)
+                except ModelError as e: warnings.warn(f"{e}; using PyTorch"); backend = 'torch'
+        elif backend == 'onnx': self.run = OnnxRunner(onnx_file, m, threads)
+        if backend == 'torch':
+            import torch
+            model, _ = load_model(self.dir)
+            self.run = TorchRunner(model, m, device or ('cuda' if torch.cuda.is_available() else 'cpu'))
+        self.backend = backend
+
+    def batch_probs(self, x:np.ndarray, bs:int=32) -> np.ndarray:
+        "Class probabilities (n, n_classes) of a `window_batch` array; `ModelError` if the model answers NaN or infinity."
+        p = np.concatenate([self.run(x[i:i+bs]) for i in range(0, len(x), bs)]) if len(x) else np.zeros((0, len(self.classes)), np.float32)
+        if not np.isfinite(p).all(): raise ModelError(f"the model gave non-finite probabilities ({self.dir}): its answers cannot be trusted")
+        return p
 
     def window_probs(self, imgs:list[np.ndarray]) -> np.ndarray:
         "Class probabilities (n_windows, n_classes) of window images."
-        return self.clf.probs(imgs)
+        return self.batch_probs(window_batch(list(imgs), self.img_size))
 
 # %% ../nbs/05_inference.ipynb #32c3145f
+def wav_truncated(path:str|Path) -> str|None:
+    "A sentence if `path` is a RIFF/WAVE file whose header promises more data than the file holds, else None."
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with open(path, 'rb') as f:
+            h = f.read(12)
+            if len(h) < 12 or h[:4] != b'RIFF' or h[8:12] != b'WAVE': return None
+            pos = 12
+            while pos + 8 <= size:
+                f.seek(pos); ck = f.read(8)
+                cid, n = ck[:4], int.from_bytes(ck[4:8], 'little')
+                if cid == b'data':
+                    have = size - pos - 8
+                    if n > have and n != 0xFFFFFFFF:
+                        return f"truncated: the header promises {n} bytes of audio but the file holds {have} ({have/max(n, 1):.0%}); predicted from what is there"
+                    return None
+                pos += 8 + n + (n & 1)
+    except OSError: return None
+    return None
+
+_CTL = None
+def one_blas_thread():
+    "Context: NumPy/SciPy's BLAS thread pool limited to one thread. On the small arrays of one recording their threads only spin and fight the model's (2.8x the CPU time of the spectrograms on 2 cores, `bench/`)."
+    global _CTL
+    if _CTL is None:
+        from threadpoolctl import ThreadpoolController
+        import heartbeat_nbdev.spectrogram   # load the libraries whose pools are limited
+        _CTL = ThreadpoolController()
+    return _CTL.limit(limits=1, user_api='blas')
+
+def _prepare(pred, audio, sr=None) -> dict:
+    "Samples, window images and their `window_batch` array for one recording."
+    from heartbeat_nbdev.spectrogram import load_audio, prepare_audio, spectrogram_images
+    if isinstance(audio, (str, Path)): y, name, warn = load_audio(audio, pred.cfg), str(audio), wav_truncated(audio)
+    else:
+        if sr is None: raise ValueError("pass `sr` with an array")
+        y, name, warn = prepare_audio(audio, sr, pred.cfg), '<array>', None
+    imgs, starts, padded = spectrogram_images(y, pred.cfg)
+    return dict(file=name, duration=len(y)/pred.cfg.sr, starts=starts, padded=padded, warning=warn, x=window_batch(imgs, pred.img_size))
+
+def _result(pred, r:dict, p:np.ndarray) -> dict:
+    import pandas as pd
+    pooled = p.mean(0)
+    answer = apply_threshold(pooled, pred.classes, pred.threshold, pred.weights)
+    c = apply_threshold(pooled, pred.classes, 0., pred.weights)
+    wins = pd.DataFrame(p, columns=pred.classes)
+    wins.insert(0, 'start', r['starts']); wins.insert(1, 'end', r['starts'] + pred.cfg.window_s)
+    wins['pred'] = apply_threshold(p, pred.classes, 0., pred.weights)
+    return dict(file=r['file'], duration=r['duration'], n_windows=len(p), padded=r['padded'],
+                probs=dict(zip(pred.classes, map(float, pooled))), pred=c, prob=float(pooled[pred.classes.index(c)]),
+                answer=answer, warning=r['warning'], windows=wins)
+
 def predict(pred:Predictor, # from `Predictor(model_dir)`
-            audio:str|Path|np.ndarray, # WAV path, or samples
+            audio:str|Path|np.ndarray, # audio file path, or samples
             sr:int|None=None, # sample rate, when `audio` is an array
            ) -> dict:
     "Per-recording and per-window predictions for one recording; `AudioError` naming the file if it cannot be used."
-    if isinstance(audio, (str, Path)): y, name = load_audio(audio, pred.cfg), str(audio)
-    else:
-        if sr is None: raise ValueError("pass `sr` with an array")
-        y, name = prepare_audio(audio, sr, pred.cfg), '<array>'
-    imgs, starts, padded = spectrogram_images(y, pred.cfg)
-    p = pred.window_probs(imgs)
-    pooled = p.mean(0)
-    i = int(pooled.argmax())
-    wins = pd.DataFrame(p, columns=pred.classes)
-    wins.insert(0, 'start', starts); wins.insert(1, 'end', starts + pred.cfg.window_s)
-    wins['pred'] = np.array(pred.classes)[p.argmax(1)]
-    return dict(file=name, duration=len(y)/pred.cfg.sr, n_windows=len(imgs), padded=padded,
-                probs=dict(zip(pred.classes, map(float, pooled))), pred=pred.classes[i], prob=float(pooled[i]),
-                answer=apply_threshold(pooled, pred.classes, pred.threshold), windows=wins)
+    with one_blas_thread(): r = _prepare(pred, audio, sr)
+    return _result(pred, r, pred.batch_probs(r['x']))
 
 # %% ../nbs/05_inference.ipynb #64290cc5
 def plot_windows(r:dict, ax=None):
@@ -70,42 +167,103 @@ def plot_windows(r:dict, ax=None):
     return ax
 
 # %% ../nbs/05_inference.ipynb #089bc133
-def expand_inputs(inputs:list) -> list[Path]:
-    "Files as given, and every `.wav` file under each given folder (sorted); missing paths are kept so they are reported."
-    out = []
-    for i in map(Path, inputs):
-        out += sorted(p for p in i.rglob('*') if p.is_file() and p.suffix.lower() == '.wav') if i.is_dir() else [i]
-    return out
+AUDIO_EXTS = {'.wav', '.wave', '.flac', '.ogg', '.oga', '.opus', '.mp3', '.aif', '.aiff', '.aifc', '.au', '.snd', '.caf', '.w64', '.rf64'}
 
-def predict_files(pred:Predictor, inputs:list, progress:bool=True) -> tuple[pd.DataFrame, pd.DataFrame]:
-    "(one row per predicted file, one row per failed file with its error) for files and folders in `inputs`."
-    rows, errs = [], []
-    for f in tqdm(expand_inputs(inputs), desc='predicting', unit='file', disable=not progress):
-        try: r = predict(pred, f)
-        except (AudioError, ValueError, OSError) as e: errs.append(dict(file=str(f), error=str(e))); continue
-        rows.append(dict(file=r['file'], answer=r['answer'], pred=r['pred'], prob=round(r['prob'], 4), duration=round(r['duration'], 2),
-                         n_windows=r['n_windows'], **{f'p_{c}': round(v, 4) for c, v in r['probs'].items()}))
-    return pd.DataFrame(rows), pd.DataFrame(errs, columns=['file', 'error'])
+def expand_inputs(inputs:list) -> tuple[list[Path], list[dict]]:
+    "(audio files: as given, and those under each given folder, sorted; skipped entries of the folders with their reason). Missing paths are kept so they are reported."
+    files, skipped = [], []
+    for i in map(Path, inputs):
+        if not i.is_dir(): files.append(i); continue
+        for p in sorted(i.rglob('*')):
+            if p.is_symlink() and not p.exists(): skipped.append(dict(file=str(p), reason='broken symbolic link'))
+            elif p.is_dir():
+                if p.is_symlink(): skipped.append(dict(file=str(p), reason='symbolic link to a folder (not followed)'))
+            elif p.suffix.lower() in AUDIO_EXTS: files.append(p)
+            else: skipped.append(dict(file=str(p), reason=f"not an audio file name (extension {p.suffix or 'none'!r})"))
+    return files, skipped
+
+def _prefetch(fn, items, n:int, workers:int):
+    "`fn(item)` for each item, in order, computed up to `n` ahead on `workers` threads."
+    if workers < 1:
+        for it in items: yield fn(it)
+        return
+    with ThreadPoolExecutor(workers) as ex:
+        q = deque()
+        for it in items:
+            q.append(ex.submit(fn, it))
+            if len(q) > n: yield q.popleft().result()
+        while q: yield q.popleft().result()
+
+def predict_files(pred:Predictor, inputs:list, progress:bool=True,
+                  bs:int=32, # windows per model call (several recordings); larger batches cost memory and gain little
+                  workers:int=1, # threads reading and transforming recordings while the model runs (0: none)
+                 ) -> tuple:
+    "(one row per predicted file, one row per failed file with its error, skipped folder entries) for files and folders in `inputs`."
+    import pandas as pd
+    from tqdm.auto import tqdm
+    from heartbeat_nbdev.data import AudioError
+    files, skipped = expand_inputs(inputs)
+    def prep(f):
+        try: return _prepare(pred, f)
+        except (AudioError, ValueError, OSError) as e: return dict(file=str(f), error=str(e))
+    rows, errs, todo = [], [], []
+    def flush():
+        if not todo: return
+        try: P = pred.batch_probs(np.concatenate([r['x'] for r in todo]), bs)
+        except ModelError as e:
+            errs.extend(dict(file=r['file'], error=f"{r['file']}: {e}") for r in todo); todo.clear(); return
+        i = 0
+        for r in todo:
+            n = len(r['x']); o = _result(pred, r, P[i:i+n]); i += n
+            rows.append(dict(file=o['file'], answer=o['answer'], pred=o['pred'], prob=round(o['prob'], 4), duration=round(o['duration'], 2),
+                             n_windows=o['n_windows'], **{f'p_{c}': round(v, 4) for c, v in o['probs'].items()}, warning=o['warning'] or ''))
+        todo.clear()
+    with one_blas_thread():
+        for r in tqdm(_prefetch(prep, files, 16, workers), total=len(files), desc='predicting', unit='file', disable=not progress):
+            if 'error' in r: errs.append(dict(file=r['file'], error=r['error'])); continue
+            todo.append(r)
+            if sum(len(t['x']) for t in todo) >= bs: flush()
+        flush()
+    return pd.DataFrame(rows), pd.DataFrame(errs, columns=['file', 'error']), pd.DataFrame(skipped, columns=['file', 'reason'])
 
 # %% ../nbs/05_inference.ipynb #4ed682f3
+def _check_output(path:str|None, what:str):
+    if not path: return
+    p = Path(path)
+    if p.is_dir(): raise ValueError(f"--{what} {path} is a folder; give a file name")
+    if not p.parent.is_dir(): raise ValueError(f"--{what} {path}: folder {p.parent} does not exist")
+    if not os.access(p.parent, os.W_OK): raise ValueError(f"--{what} {path}: folder {p.parent} is not writable")
+
 @call_parse
-def predict_cli(*inputs:Annotated[str, "WAV files or folders", {'nargs': '+'}],
+def predict_cli(*inputs:Annotated[str, "audio files or folders", {'nargs': '+'}],
                 model:str='models/resnet50', # model folder written by heartbeat-train
                 csv:str=None, # write the results as CSV here
                 json_out:str=None, # write the results (and errors) as JSON here
-                threshold:float=UNCERTAIN_THRESHOLD, # pooled probability below which the answer is 'uncertain'
+                threshold:float=None, # pooled probability below which the answer is 'uncertain' (default: the model's operating point, else 0.5)
                 device:str=None, # cpu or cuda (default: cuda if available)
+                backend:str='auto', # onnx, torch, or auto (ONNX Runtime when model.onnx is there and no GPU is)
                 quiet:bool=False, # no progress bar
                ):
-    "Classify heart-sound recordings with a trained model; exit code 1 if any file failed."
-    try: P = Predictor(model, device=device, threshold=threshold)
-    except (FileNotFoundError, KeyError, RuntimeError) as e:
-        print(f"error: cannot load model from {model}: {e}", file=sys.stderr); return 2
-    ok, bad = predict_files(P, inputs, progress=not quiet)
-    if csv: ok.to_csv(csv, index=False)
-    if json_out: Path(json_out).write_text(json.dumps(dict(results=ok.to_dict('records'), errors=bad.to_dict('records')), indent=1))
-    if not csv and not json_out:
-        print(ok.to_string(index=False) if len(ok) else 'no recordings predicted')
+    "Classify heart-sound recordings with a trained model; exit code 1 if any file failed, 2 if the model or an argument is unusable."
+    def err(msg, rc): print(f"error: {msg}", file=sys.stderr); return rc
+    try:
+        _check_output(csv, 'csv'); _check_output(json_out, 'json-out')
+        if threshold is not None: check_threshold(threshold)
+        P = Predictor(model, device=device, threshold=threshold, backend=backend)
+    except ModelError as e: return err(e, 2)
+    except (DeviceError, ValueError) as e: return err(e, 2)
+    except (FileNotFoundError, KeyError, RuntimeError) as e: return err(f"cannot load model {model}: {e}", 2)
+    ok, bad, skipped = predict_files(P, inputs, progress=not quiet)
+    if csv: _atomic_write_text(Path(csv), ok.to_csv(index=False))
+    if json_out: _atomic_write_text(Path(json_out), json.dumps(dict(model=str(model), backend=P.backend, threshold=P.threshold, results=ok.to_dict('records'),
+                                                                     errors=bad.to_dict('records'), skipped=skipped.to_dict('records')), indent=1))
+    if not csv and not json_out and len(ok): print(ok.to_string(index=False))
     for f, e in bad.itertuples(index=False): print(f"failed: {e}", file=sys.stderr)
-    print(f"{len(ok)} predicted, {len(bad)} failed", file=sys.stderr)
+    for f, why in skipped.itertuples(index=False): print(f"skipped: {f}: {why}", file=sys.stderr)
+    for f, w in ok[ok.warning != ''][['file', 'warning']].itertuples(index=False) if len(ok) else []: print(f"warning: {f}: {w}", file=sys.stderr)
+    if not len(ok) and not len(bad): return err(f"no audio files found in {', '.join(inputs)}", 1)
+    print(f"{len(ok)} predicted, {len(bad)} failed, {len(skipped)} skipped", file=sys.stderr)
     return 1 if len(bad) else 0
+
+# %% ../nbs/05_inference.ipynb #6e72337f
+if __name__ == '__main__' and isinstance(predict_cli, int): sys.exit(predict_cli)   # `python -m heartbeat_nbdev.inference`: call_parse ran it; exit with its code

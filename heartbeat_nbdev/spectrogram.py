@@ -67,6 +67,13 @@ def _bandpass(x, sr, band):
     sos = butter(4, [lo, min(hi, 0.45*sr)], btype='bandpass', fs=sr, output='sos')
     return sosfiltfilt(sos, x).astype(np.float32)
 
+def _resample(x:np.ndarray, sr:int, target:int) -> np.ndarray:
+    "`librosa.resample(x, orig_sr=sr, target_sr=target, res_type='soxr_hq')`, without importing librosa's numba utilities (150 MB)."
+    import soxr
+    n = int(np.ceil(len(x)*float(target)/sr))
+    y = soxr.resample(x, sr, target, quality='soxr_hq')
+    return np.asarray(np.pad(y, (0, max(0, n - len(y))))[:n], dtype=x.dtype)
+
 def prepare_audio(x:np.ndarray, # samples, (n,) or (n, channels)
                   sr:int, # its sample rate
                   cfg:SpecConfig=SpecConfig(),
@@ -81,7 +88,7 @@ def prepare_audio(x:np.ndarray, # samples, (n,) or (n, channels)
     dur = len(x)/sr
     if dur < cfg.min_duration: raise AudioError(f"{name}: too short ({dur:.2f} s < min_duration {cfg.min_duration} s)")
     _check_windows(int(round(len(x)*cfg.sr/sr)), cfg, name)
-    if sr != cfg.sr: x = librosa.resample(x, orig_sr=sr, target_sr=cfg.sr, res_type='soxr_hq')
+    if sr != cfg.sr: x = _resample(x, sr, cfg.sr)
     if cfg.bandpass is not None: x = _bandpass(x, cfg.sr, cfg.bandpass)
     peak = np.abs(x).max()
     if peak < 1e-6: raise AudioError(f"{name}: silent recording (peak amplitude {peak:.1e})")
@@ -112,11 +119,50 @@ def windows(y:np.ndarray, cfg:SpecConfig=SpecConfig()) -> tuple[np.ndarray, np.n
     return np.stack([y[s:s+cfg.win] for s in st]), np.array(st)/cfg.sr, False
 
 # %% ../nbs/02_spectrograms.ipynb #b6b79ab8
-def logmel(w:np.ndarray, cfg:SpecConfig=SpecConfig()) -> np.ndarray:
-    "Log-mel power of one window in dB relative to its peak, clipped at `-cfg.top_db`: (n_mels, frames), low frequencies first."
-    m = librosa.feature.melspectrogram(y=w, sr=cfg.sr, n_fft=cfg.n_fft, hop_length=cfg.hop_length, n_mels=cfg.n_mels,
-                                       fmin=cfg.fmin, fmax=cfg.fmax, power=2.0)
-    return librosa.power_to_db(m, ref=np.max, top_db=cfg.top_db)
+from functools import lru_cache
+
+def _hz_to_mel(f):
+    f = np.asarray(f, dtype=float); m = f/(200.0/3); lg = f >= 1000.0
+    return np.where(lg, 15.0 + np.log(np.maximum(f, 1e-12)/1000.0)/(np.log(6.4)/27.0), m)
+
+def _mel_to_hz(m):
+    m = np.asarray(m, dtype=float); f = m*(200.0/3); lg = m >= 15.0
+    return np.where(lg, 1000.0*np.exp(np.log(6.4)/27.0*(m - 15.0)), f)
+
+@lru_cache(16)
+def _mel_basis(sr, n_fft, n_mels, fmin, fmax) -> np.ndarray:
+    "`librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)` (Slaney scale and norm), in NumPy."
+    fft_f = np.fft.rfftfreq(n=n_fft, d=1.0/sr)
+    mel_f = _mel_to_hz(np.linspace(_hz_to_mel(fmin), _hz_to_mel(fmax), n_mels + 2))
+    fdiff, ramps = np.diff(mel_f), np.subtract.outer(mel_f, fft_f)
+    w = np.zeros((n_mels, 1 + n_fft//2), dtype=np.float32)
+    for i in range(n_mels): w[i] = np.maximum(0, np.minimum(-ramps[i]/fdiff[i], ramps[i + 2]/fdiff[i + 1]))
+    w *= (2.0/(mel_f[2:n_mels + 2] - mel_f[:n_mels]))[:, None]
+    return w
+
+@lru_cache(16)
+def _hann(n:int) -> np.ndarray:
+    from scipy.signal import get_window
+    return get_window('hann', n, fftbins=True)
+
+def _power_stft(w:np.ndarray, n_fft:int, hop:int) -> np.ndarray:
+    "`np.abs(librosa.stft(w, n_fft=n_fft, hop_length=hop))**2` (centred, zero-padded, Hann window): (..., 1 + n_fft//2, frames)."
+    p = n_fft//2
+    y = np.pad(w, [(0, 0)]*(w.ndim - 1) + [(p, p)])
+    frames = np.lib.stride_tricks.sliding_window_view(y, n_fft, axis=-1)[..., ::hop, :]
+    Z = np.fft.rfft(frames*_hann(n_fft), axis=-1).astype(np.complex64)
+    return np.swapaxes(np.abs(Z)**2, -1, -2)
+
+def logmel(w:np.ndarray, # one window (samples,) or a batch of windows (n, samples)
+           cfg:SpecConfig=SpecConfig()) -> np.ndarray:
+    "Log-mel power of each window in dB relative to its own peak, clipped at `-cfg.top_db`: (..., n_mels, frames), low frequencies first."
+    # librosa's melspectrogram + power_to_db(ref=np.max), step for step, in NumPy: a whole batch at once, the mel filters built once,
+    # and no import of librosa's numba-compiled utilities (150 MB of memory for a command that predicts)
+    S = _power_stft(w, cfg.n_fft, cfg.hop_length)
+    m = np.einsum("...ft,mf->...mt", S, _mel_basis(cfg.sr, cfg.n_fft, cfg.n_mels, cfg.fmin, cfg.fmax), optimize=True)
+    db = 10.0*np.log10(np.maximum(1e-10, m))
+    db -= 10.0*np.log10(np.maximum(1e-10, m.max(axis=(-2, -1), keepdims=True)))
+    return np.maximum(db, db.max(axis=(-2, -1), keepdims=True) - cfg.top_db)
 
 def to_image(db:np.ndarray, cfg:SpecConfig=SpecConfig()) -> np.ndarray:
     "dB values in [-top_db, 0] as an 8-bit image with low frequencies at the bottom."
@@ -125,7 +171,7 @@ def to_image(db:np.ndarray, cfg:SpecConfig=SpecConfig()) -> np.ndarray:
 def spectrogram_images(y:np.ndarray, cfg:SpecConfig=SpecConfig()) -> tuple[list[np.ndarray], np.ndarray, bool]:
     "Images of every window of prepared samples `y`, with the windows' start times (s) and the padded flag."
     ws, st, pad = windows(y, cfg)
-    return [to_image(logmel(w, cfg), cfg) for w in ws], st, pad
+    return [to_image(db, cfg) for db in logmel(ws, cfg)], st, pad
 
 # %% ../nbs/02_spectrograms.ipynb #6857a96e
 def atomic_write(path:str|Path, # the file to write or replace

@@ -19,15 +19,16 @@ from fastai.vision.learner import _resnet_split
 from fastcore.script import call_parse
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support, balanced_accuracy_score, f1_score
 import safetensors.torch
+from .model import (ARCHS, WeightsUnavailable, _hub_dir, _imagenet_weights, imagenet_state_dict, imagenet_cached,
+                                     load_weights_file, base_model, body_head_model, _num_features, shared_weights_file,
+                                     write_model, load_model)
 from .data import get_recordings, patient_split, check_patient_safe, LABELS, synth_dataset
 from .spectrogram import SpecConfig, make_spectrograms
 
 # %% auto #0
-__all__ = ['RECIPE', 'PRESETS', 'ARCHS', 'train_cli', 'resolve_preset', 'training_windows', 'SpecAugment', 'spectrogram_dls',
-           'WeightsUnavailable', 'imagenet_state_dict', 'imagenet_cached', 'load_weights_file', 'base_model',
-           'body_head_model', 'shared_weights_file', 'classification_metrics', 'pool_windows', 'train',
-           'predict_windows', 'evaluate', 'synth_windows', 'cross_validate', 'write_model', 'save_model', 'load_model',
-           'plot_confusion', 'write_results', 'training_recordings', 'run_training']
+__all__ = ['RECIPE', 'PRESETS', 'train_cli', 'resolve_preset', 'training_windows', 'SpecAugment', 'spectrogram_dls',
+           'classification_metrics', 'pool_windows', 'train', 'predict_windows', 'evaluate', 'synth_windows',
+           'cross_validate', 'save_model', 'plot_confusion', 'write_results', 'training_recordings', 'run_training']
 
 # %% ../nbs/03_train.ipynb #4e054a51
 RECIPE = dict(arch='resnet50', pretrained=True, bs=32, epochs=5, lr=1e-3, wd=0.0, opt='AdamW', schedule='one-cycle (cosine)',
@@ -104,77 +105,9 @@ def spectrogram_dls(wins:pd.DataFrame, # windows with `img`, `label`, `is_valid`
     set_seed(seed)
     return dblock.dataloaders(wins, bs=bs, num_workers=num_workers, device=device)
 
-# %% ../nbs/03_train.ipynb #696d8c8f
-ARCHS = dict(resnet18=('resnet18', 'ResNet18_Weights', -2), resnet34=('resnet34', 'ResNet34_Weights', -2),
-             resnet50=('resnet50', 'ResNet50_Weights', -2), mobilenet_v2=('mobilenet_v2', 'MobileNet_V2_Weights', -1))
-
-class WeightsUnavailable(RuntimeError):
-    "Pretrained weights were asked for but cannot be found or downloaded."
-
-def _hub_dir() -> Path: return Path(torch.hub.get_dir())/'checkpoints'
-
-def _imagenet_weights(arch:str) -> list:
-    "torchvision's ImageNet weight entries for `arch`, default first."
-    enum = getattr(torchvision.models, ARCHS[arch][1])
-    return [enum.DEFAULT] + [w for w in enum if w != enum.DEFAULT]
-
-def imagenet_state_dict(arch:str, allow_download:bool=True) -> tuple[dict, str]:
-    "(state dict, source) of ImageNet weights for `arch`: a file in the torch hub cache, else torchvision's download."
-    ws = _imagenet_weights(arch)
-    for w in ws:
-        if (_hub_dir()/Path(w.url).name).exists(): return w.get_state_dict(progress=False), str(_hub_dir()/Path(w.url).name)
-    names = ' or '.join(Path(w.url).name for w in ws)
-    how = (f"Put {names} (torchvision's {arch} ImageNet file) in {_hub_dir()} (set $TORCH_HOME to move it), pass a local "
-           f"state-dict file (`pretrained=PATH`, CLI `--weights PATH`), or train from scratch (`pretrained=False`, CLI `--no-pretrained`).")
-    if not allow_download: raise WeightsUnavailable(f"ImageNet weights for {arch} are not in the cache and downloading is off. {how}")
-    try: return ws[0].get_state_dict(progress=False), ws[0].url
-    except Exception as e:
-        raise WeightsUnavailable(f"ImageNet weights for {arch} could not be downloaded ({type(e).__name__}: {e}). {how}") from e
-
-def imagenet_cached(arch:str) -> bool:
-    "True when one of torchvision's ImageNet files for `arch` is in the torch hub cache."
-    return any((_hub_dir()/Path(w.url).name).exists() for w in _imagenet_weights(arch))
-
-def load_weights_file(path:str|Path) -> dict:
-    "A state dict from a local `.pth`/`.pt` (read with `weights_only=True`) or `.safetensors` file."
-    path = Path(path)
-    if not path.is_file(): raise WeightsUnavailable(f"weights file {path} not found")
-    if path.suffix == '.safetensors': return safetensors.torch.load_file(str(path))
-    try: return torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as e: raise WeightsUnavailable(f"{path} is not a plain state-dict file ({type(e).__name__}: {e})") from e
-
-def base_model(arch:str='resnet50', # one of `ARCHS`
-               pretrained:bool|str|Path=True, # True: ImageNet; a path: that state dict; False: random init
-               allow_download:bool=True) -> tuple[nn.Module, str|None]:
-    "(torchvision model, weights source) for `arch`, its weights loaded as asked."
-    if arch not in ARCHS: raise ValueError(f"unknown arch {arch!r}; choose from {', '.join(ARCHS)}")
-    m = getattr(torchvision.models, ARCHS[arch][0])(weights=None)
-    if pretrained is False or pretrained is None: return m, None
-    if pretrained is True: sd, src = imagenet_state_dict(arch, allow_download)
-    else: sd, src = load_weights_file(pretrained), str(pretrained)
-    try: m.load_state_dict(sd)
-    except RuntimeError as e: raise WeightsUnavailable(f"{src} does not fit {arch}: {str(e)[:300]}") from e
-    return m, src
-
 # %% ../nbs/03_train.ipynb #46dbcd55
-def body_head_model(arch:str, n_out:int, pretrained:bool|str|Path=True, allow_download:bool=True) -> tuple[nn.Module, str|None]:
-    "(fastai body + head model, weights source), as `vision_learner`/`create_vision_model` build it."
-    m, src = base_model(arch, pretrained, allow_download)
-    body = create_body(m, 3, src is not None, ARCHS[arch][2])
-    return add_head(body, _num_features(body), n_out), src
-
-def _num_features(body):
-    with torch.no_grad(): return body.eval()(torch.zeros(1, 3, 64, 64)).shape[1]
-
 def _splitter(arch):
     return _resnet_split if arch.startswith('resnet') else (lambda m: L(m[0], m[1:]).map(params))
-
-# %% ../nbs/03_train.ipynb #a4a07b62
-def shared_weights_file(name='mobilenet_v2-b0353104.pth') -> Path|None:
-    "The MobileNetV2 ImageNet file in `../shared/weights` beside the repository (or `$HEARTBEAT_WEIGHTS`), if present."
-    cands = [Path(os.environ['HEARTBEAT_WEIGHTS'])/name] if os.environ.get('HEARTBEAT_WEIGHTS') else []
-    cands += [Path(__file__).resolve().parents[2]/'shared'/'weights'/name if '__file__' in globals() else Path.cwd().parents[1]/'shared'/'weights'/name]
-    return next((c for c in cands if c.is_file()), None)
 
 # %% ../nbs/03_train.ipynb #8818e4bd
 def classification_metrics(y_true, y_pred, classes) -> dict:
@@ -289,38 +222,18 @@ def cross_validate(recs:pd.DataFrame, # from `get_recordings`
     return df, summ
 
 # %% ../nbs/03_train.ipynb #e91a6ee4
-def write_model(model:nn.Module, path:str|Path, cfg:SpecConfig, arch:str, classes:list, img_size:int|tuple=224,
-                normalize:bool=True, settings:dict|None=None) -> dict:
-    "Write `model.safetensors` and `model.json` (all that inference needs) to folder `path`; return the metadata."
-    path = Path(path); path.mkdir(parents=True, exist_ok=True)
-    safetensors.torch.save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(path/'model.safetensors'))
-    meta = dict(format='heartbeat_nbdev/1', arch=arch, classes=list(classes), img_size=img_size, normalize=bool(normalize),
-                spec_config=json.loads(cfg.to_json()), settings=settings or {}, weights='model.safetensors')
-    (path/'model.json').write_text(json.dumps(meta, indent=1))
-    return meta
-
 def save_model(learn:Learner, path:str|Path, cfg:SpecConfig, res:dict, pickle:bool=False,
-               operating_point:dict|None=None, # decision weights and threshold (see `09_recipe`), stored in model.json
+               operating_point:dict|None=None, # decision weights and threshold (see `02a_model`, `09_recipe`), stored in model.json
               ) -> Path:
     "Save a `train` result: `write_model` files, plus fastai's unsafe `export.pkl` only if `pickle`."
     s = res['settings']
-    meta = write_model(learn.model, path, cfg, s['arch'], list(learn.dls.vocab), s['img_size'], s['pretrained'], s)
-    if operating_point is not None:
-        meta['operating_point'] = operating_point; (Path(path)/'model.json').write_text(json.dumps(meta, indent=1))
+    meta = write_model(learn.model, path, cfg, s['arch'], list(learn.dls.vocab), s['img_size'], s['pretrained'], s,
+                       operating_point=operating_point)
     if pickle:
         learn.export(Path(path).absolute()/'export.pkl')
         meta['unsafe_pickle'] = 'export.pkl is a fastai pickle: loading it executes code. Never load one from an untrusted source.'
         (Path(path)/'model.json').write_text(json.dumps(meta, indent=1))
     return Path(path)
-
-def load_model(path:str|Path) -> tuple[nn.Module, dict]:
-    "(eval-mode model, metadata) from a `save_model` folder; reads only safetensors and JSON, never a pickle."
-    path = Path(path)
-    if not (path/'model.json').exists(): raise FileNotFoundError(f"{path/'model.json'} not found: not a saved heartbeat_nbdev model")
-    meta = json.loads((path/'model.json').read_text())
-    model, _ = body_head_model(meta['arch'], len(meta['classes']), pretrained=False)
-    model.load_state_dict(safetensors.torch.load_file(str(path/meta['weights'])))
-    return model.eval(), meta
 
 # %% ../nbs/03_train.ipynb #b062d13d
 def plot_confusion(m:dict, title:str='', normalize:bool=False, ax=None):
