@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated
 import numpy as np
 from fastcore.script import call_parse
-from .model import (UNCERTAIN_THRESHOLD, ModelError, apply_threshold, read_model_meta, window_batch,
+from .model import (UNCERTAIN_THRESHOLD, ModelError, apply_threshold, temperature_scale, read_model_meta, window_batch,
                                    OnnxRunner, TorchRunner, load_model, _atomic_write_text)
 
 # %% auto #0
@@ -66,6 +66,7 @@ class Predictor:
         self.img_size = (m['img_size'],)*2 if isinstance(m['img_size'], int) else tuple(m['img_size'])
         op = m.get('operating_point') or {}
         self.weights = dict(op.get('weights') or {})
+        self.temperature = float(op.get('temperature', 1.0))   # calibration of the pooled probabilities (`09_recipe`)
         self.threshold = check_threshold(op.get('threshold', UNCERTAIN_THRESHOLD) if threshold is None else threshold)
         onnx_file = self.dir/'model.onnx'
         if backend == 'onnx':
@@ -137,7 +138,7 @@ def _prepare(pred, audio, sr=None) -> dict:
 
 def _result(pred, r:dict, p:np.ndarray) -> dict:
     import pandas as pd
-    pooled = p.mean(0)
+    pooled = temperature_scale(p.mean(0), pred.temperature)
     answer = apply_threshold(pooled, pred.classes, pred.threshold, pred.weights)
     c = apply_threshold(pooled, pred.classes, 0., pred.weights)
     wins = pd.DataFrame(p, columns=pred.classes)

@@ -16,9 +16,9 @@ from fastcore.script import call_parse
 # %% auto #0
 __all__ = ['ARCHS', 'UNCERTAIN', 'UNCERTAIN_THRESHOLD', 'IMAGENET_STATS', 'WeightsUnavailable', 'imagenet_state_dict',
            'imagenet_cached', 'load_weights_file', 'base_model', 'body_head_model', 'shared_weights_file',
-           'apply_threshold', 'ModelError', 'check_operating_point', 'check_meta', 'file_sha256', 'write_model',
-           'read_model_meta', 'load_model', 'window_batch', 'fed_model', 'WindowClassifier', 'as_classifier',
-           'TorchRunner', 'OnnxRunner', 'export_onnx', 'export_cli']
+           'apply_threshold', 'temperature_scale', 'ModelError', 'check_operating_point', 'check_meta', 'file_sha256',
+           'write_model', 'read_model_meta', 'load_model', 'window_batch', 'fed_model', 'WindowClassifier',
+           'as_classifier', 'TorchRunner', 'OnnxRunner', 'export_onnx', 'export_cli']
 
 # %% ../nbs/02a_model.ipynb #c24808b4
 def _torch():
@@ -116,12 +116,21 @@ def apply_threshold(probs, # (n, n_classes) probabilities (array or DataFrame), 
     lab[P.max(1) < threshold] = UNCERTAIN
     return lab[0] if one else lab
 
+def temperature_scale(probs, # (n, n_classes) or (n_classes,) probabilities
+                      T:float=1., # temperature: > 1 softens over-confident probabilities, 1 changes nothing
+                     ) -> np.ndarray:
+    "Calibrated probabilities `probs ** (1/T)`, renormalised (softmax of the log-probabilities over `T`); every argmax is kept."
+    P = np.asarray(probs, dtype=float); one = P.ndim == 1; P = np.atleast_2d(P)
+    L = np.log(np.clip(P, 1e-12, 1))/T
+    Q = np.exp(L - L.max(1, keepdims=True)); Q /= Q.sum(1, keepdims=True)
+    return Q[0] if one else Q
+
 # %% ../nbs/02a_model.ipynb #15cc8940
 class ModelError(ValueError):
     "A model folder that cannot be used; the message starts with 'cannot load model'."
 
 def check_operating_point(op, classes) -> dict:
-    "`op` ({'weights': {class: w > 0}, 'threshold': t in [0, 1], free-text fields}) checked against `classes`; `ValueError` naming what is wrong."
+    "`op` ({'weights': {class: w > 0}, 'threshold': t in [0, 1], 'temperature': T, free-text fields}) checked against `classes`; `ValueError` naming what is wrong."
     if not isinstance(op, dict): raise ValueError(f"operating_point must be an object, not {type(op).__name__}")
     w = op.get('weights', {}) or {}
     if not isinstance(w, dict): raise ValueError("operating_point.weights must map class names to numbers")
@@ -131,7 +140,9 @@ def check_operating_point(op, classes) -> dict:
             raise ValueError(f"operating_point.weights[{c!r}] must be a finite number > 0, not {v!r}")
     t = op.get('threshold', UNCERTAIN_THRESHOLD)
     if isinstance(t, bool) or not isinstance(t, (int, float)) or not (0 <= t <= 1): raise ValueError(f"operating_point.threshold must be a number in [0, 1], not {t!r}")
-    return {**op, 'weights': {c: float(v) for c, v in w.items()}, 'threshold': float(t)}
+    T = op.get('temperature', 1.0)
+    if isinstance(T, bool) or not isinstance(T, (int, float)) or not (0.05 <= T <= 20): raise ValueError(f"operating_point.temperature must be a number in [0.05, 20], not {T!r}")
+    return {**op, 'weights': {c: float(v) for c, v in w.items()}, 'threshold': float(t), 'temperature': float(T)}
 
 # %% ../nbs/02a_model.ipynb #88046198
 _SPEC_BOUNDS = dict(sr=(500, 48000), window_s=(0.25, 30.), hop_s=(0.05, 30.), min_duration=(0., 60.), n_fft=(16, 8192),

@@ -13,11 +13,12 @@ from .data import labelled, patient_folds
 from .spectrogram import SpecConfig
 from .train import training_windows, train, classification_metrics
 from .analysis import reliability
+from .model import apply_threshold, temperature_scale
 
 # %% auto #0
 __all__ = ['BASE', 'LEVERS', 'OPERATING_TARGET', 'cv_predictions', 'machine_info', 'oof_classes', 'oof_metrics', 'run_metrics',
-           'summarise', 'fmt_summary', 'ablation_table', 'markdown_table', 'weighted_pred', 'temperature_scale',
-           'fit_temperature', 'choose_operating_point', 'crossfit', 'ensemble', 'plot_operating_curve']
+           'summarise', 'fmt_summary', 'ablation_table', 'markdown_table', 'weighted_pred', 'fit_temperature',
+           'choose_operating_point', 'crossfit', 'ensemble', 'plot_operating_curve']
 
 # %% ../nbs/09_recipe.ipynb #ca934d49
 def cv_predictions(recs:pd.DataFrame, # from `get_recordings` (labelled, readable rows are used)
@@ -128,17 +129,11 @@ def markdown_table(df:pd.DataFrame, fmt:dict={}) -> str:
 def weighted_pred(P:np.ndarray, # (n, n_classes) probabilities
                   classes:list, weights:dict|None=None, # class -> weight (missing: 1)
                  ) -> np.ndarray:
-    "The class of each row maximising `p_c * w_c`."
-    w = np.array([float((weights or {}).get(c, 1.)) for c in classes])
-    return np.array(list(classes), dtype=object)[(np.asarray(P, float)*w).argmax(1)]
-
-def temperature_scale(P:np.ndarray, T:float) -> np.ndarray:
-    "Probabilities `P ** (1/T)`, renormalised per row (softmax of log-probabilities divided by `T`)."
-    L = np.log(np.clip(np.asarray(P, float), 1e-12, 1))/T
-    Q = np.exp(L - L.max(1, keepdims=True)); return Q/Q.sum(1, keepdims=True)
+    "The class of each row maximising `p_c * w_c`: `model.apply_threshold` with no 'uncertain' answer, the rule `heartbeat-predict` uses."
+    return apply_threshold(P, classes, 0., weights)
 
 def fit_temperature(P:np.ndarray, y, classes:list, grid=np.geomspace(0.25, 8, 61)) -> float:
-    "The temperature on `grid` that minimises the negative log-likelihood of labels `y`."
+    "The temperature on `grid` that minimises the negative log-likelihood of labels `y` (see `model.temperature_scale`)."
     yi = np.array([list(classes).index(v) for v in y])
     nll = [-np.log(np.clip(temperature_scale(P, T)[np.arange(len(yi)), yi], 1e-12, 1)).mean() for T in grid]
     return float(grid[int(np.argmin(nll))])
