@@ -301,6 +301,8 @@ def write_results(res:dict, out:str|Path) -> Path:
 
 # %% ../nbs/03_train.ipynb #56700986
 def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then data/heartbeat-sounds)
+              dataset:str=None, # database(s), comma-separated for their union: pascal, physionet2016, circor2022, yaseen2018 (default: PASCAL)
+              task:str=None, # pascal5, abnormal or murmur (default: the database's usual task; see 07_databases)
               out:str='models/resnet50', # output folder for the model, metrics and plots
               spec_out:str='data/spectrograms', # spectrogram cache root
               arch:str='resnet50', # resnet18, resnet34, resnet50 or mobilenet_v2
@@ -316,6 +318,7 @@ def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then
               pickle:bool=False, # also write fastai's export.pkl (unsafe to load from untrusted sources)
              ):
     "Train and evaluate a spectrogram classifier on the heart-sound dataset (dataset, spectrograms, training, evaluation); write model, metrics and plots to `out`."
+    from heartbeat_nbdev.databases import load_task, with_task_scores, print_scores
     if weights and no_pretrained: raise SystemExit("--weights and --no-pretrained contradict each other")
     pretrained = False if no_pretrained else (weights or True)
     cmap = dict(kv.split(':') for kv in merge.split(',')) if merge else None
@@ -325,7 +328,7 @@ def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then
     cfg = SpecConfig()
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', UserWarning)
-        recs = get_recordings(data)
+        recs = load_task(dataset, task, data)   # neither given: get_recordings(data), as always
     n_bad = recs.error.notna().sum()
     print(f"{len(recs)} recordings ({n_bad} unreadable), {recs.label.notna().sum()} labelled")
     wins, skipped = training_windows(recs, spec_out, cfg, fold=fold, seed=seed, class_map=cmap, n_workers=workers)
@@ -336,11 +339,13 @@ def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then
                             seed=seed, freeze_epochs=freeze_epochs, class_weights=class_weights)
     except WeightsUnavailable as e: raise SystemExit(f"error: {e}") from None
     res['settings'].update(merge=cmap, fold=fold, spec_config=cfg.key, n_skipped=int(len(skipped)))
+    if dataset or task: res = with_task_scores(res, recs, dataset, task)
     save_model(learn, out, cfg, res, pickle=pickle); write_results(res, out)
     for lvl in ('window', 'recording'):
         m = res[lvl]
         print(f"{lvl:>9}: accuracy {m['accuracy']:.3f}  balanced accuracy {m['balanced_accuracy']:.3f}  macro-F1 {m['macro_f1']:.3f}  (n={m['n']})")
     print('per-class recall (recordings): ' + ', '.join(f"{c} {v['recall']:.2f} ({v['support']})" for c, v in res['recording']['per_class'].items()))
+    if 'task_scores' in res: print_scores(res['task_scores'])
     print(f"trained in {res['train_seconds']:.0f} s on {res['settings']['device']}; wrote {out}")
     return res
 
