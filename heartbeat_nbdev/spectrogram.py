@@ -245,8 +245,10 @@ def spectrograms_cli(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, 
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         from heartbeat_nbdev.databases import get_datasets, task_table
-        recs = get_datasets(dataset, data) if dataset else get_recordings(data)
-        if task: recs = (t := task_table(recs if dataset else get_datasets(None, data), task))[t.label.notna() | t.error.notna()]
+        try:
+            recs = get_datasets(dataset, data) if dataset else get_recordings(data)
+            if task: recs = (t := task_table(recs if dataset else get_datasets(None, data), task))[t.label.notna() | t.error.notna()]
+        except (ValueError, FileNotFoundError) as e: raise SystemExit(f"error: {e}") from None
         t0 = time.perf_counter()
         wins, skipped = make_spectrograms(recs, out, cfg, n_workers=workers)
     dt = time.perf_counter() - t0

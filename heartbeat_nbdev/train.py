@@ -328,7 +328,8 @@ def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then
     cfg = SpecConfig()
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', UserWarning)
-        recs = load_task(dataset, task, data)   # neither given: get_recordings(data), as always
+        try: recs = load_task(dataset, task, data)   # neither given: get_recordings(data), as always
+        except (ValueError, FileNotFoundError) as e: raise SystemExit(f"error: {e}") from None
     n_bad = recs.error.notna().sum()
     print(f"{len(recs)} recordings ({n_bad} unreadable), {recs.label.notna().sum()} labelled")
     wins, skipped = training_windows(recs, spec_out, cfg, fold=fold, seed=seed, class_map=cmap, n_workers=workers)
