@@ -1,10 +1,10 @@
 """Benchmark: the transfer table. Train on each database and on their union, test on each of the others; plus
 leave-one-database-out inside PhysioNet 2016 (train on three of b, c, d, f, test on the fourth).
 
-    python bench/transfer.py [--task abnormal] [--epochs 2] [--img-size 128] [--max-test 300] [--only pascal,physionet2016]
+    python bench/transfer.py [--task abnormal] [--epochs 1] [--img-size 64] [--max-test 200] [--only pascal,physionet2016]
 
 A SMALL, FAST setting, not the reference recipe: MobileNetV2 from torchvision's ImageNet file in $HEARTBEAT_WEIGHTS,
-128 px, class-weighted loss, 2 epochs, batch 32, lr 1e-3, on the shared copies found as `heartbeat-data list` shows.
+64 px, class-weighted loss, 1 epoch, batch 32, lr 1e-3, on the shared copies found as `heartbeat-data list` shows.
 "In-database" rows are scored on the model's own patient-safe validation fold (fold 0 of 5); cross-database rows on up
 to --max-test random usable recordings of the other database (all of them with --max-test 0). Task `abnormal` is the one
 all four databases share. PhysioNet 2016 and Yaseen publish no patient ids (record/clip = group): their in-database
@@ -20,9 +20,9 @@ from heartbeat_nbdev.train import run_training, training_windows, train, save_mo
 
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 ap.add_argument('--task', default='abnormal')
-ap.add_argument('--epochs', type=int, default=2)
-ap.add_argument('--img-size', type=int, default=128)
-ap.add_argument('--max-test', type=int, default=300)
+ap.add_argument('--epochs', type=int, default=1)
+ap.add_argument('--img-size', type=int, default=64)
+ap.add_argument('--max-test', type=int, default=200)
 ap.add_argument('--only', default=','.join(DATABASES), help='databases to include')
 ap.add_argument('--no-lodo', action='store_true', help='skip leave-one-database-out inside PhysioNet 2016')
 ap.add_argument('--models', default='models/transfer')
