@@ -29,6 +29,8 @@ ap.add_argument('--models', default='models/transfer')
 ap.add_argument('--spec-out', default='data/spectrograms')
 ap.add_argument('--out', default='bench/results')
 ap.add_argument('--workers', type=int, default=os.cpu_count())
+ap.add_argument('--md-only', action='store_true', help='only write transfer.md from an existing transfer.json')
+ap.add_argument('--stopped', default=None, help='with --md-only: why the run stopped early')
 a = ap.parse_args()
 warnings.simplefilter('ignore')
 w = shared_weights_file()
@@ -41,6 +43,23 @@ meta = dict(command=' '.join(['python'] + sys.argv), task=a.task,
             setting=f"mobilenet_v2 ImageNet, {a.img_size} px, class-weighted, {a.epochs} epochs, batch 32, lr 1e-3; cross-database tests on up to {a.max_test or 'all'} recordings",
             databases=dbs, rows=[])
 out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
+
+def write_md(meta):
+    "transfer.md from the rows so far; a run stopped before the end (no wall_seconds) is marked partial."
+    df = pd.DataFrame(meta['rows'])
+    done = f"total wall time {meta['wall_seconds']} s" if 'wall_seconds' in meta else \
+           f"PARTIAL RUN: stopped before the end ({meta.get('stopped', 'time ran out')}); the rows below are all that finished"
+    md = [f"# Transfer table ({meta['task']})", '', f"Command: `{meta['command']}` at commit {meta['commit']} on {meta['machine']}; {done}.",
+          f"Setting: {meta['setting']}. Development figures on the shared copies (the hidden test sets were never used).", '',
+          '| ' + ' | '.join(df.columns) + ' |', '|' + '---|'*len(df.columns)]
+    md += ['| ' + ' | '.join('' if v is None or v != v else str(v) for v in r) + ' |' for r in df.itertuples(index=False)]
+    (out/'transfer.md').write_text('\n'.join(md) + '\n')
+    print('\n'.join(md))
+
+if a.md_only:   # e.g. after stopping a run: render what transfer.json holds
+    m = json.loads((out/'transfer.json').read_text())
+    if a.stopped: m['stopped'] = a.stopped
+    write_md(m); sys.exit(0)
 
 def row(train_on, test_on, s, train_s, test_s, kind):
     db = s['by_database'].get(test_on, s) if test_on in s.get('by_database', {}) else s
@@ -85,10 +104,4 @@ if 'physionet2016' in dbs and not a.no_lodo:
 meta['wall_seconds'] = round(time.perf_counter() - t_all)
 (out/'transfer.json').write_text(json.dumps(meta, indent=1))
 
-df = pd.DataFrame(meta['rows'])
-md = [f"# Transfer table ({a.task})", '', f"Command: `{meta['command']}` at commit {meta['commit']} on {meta['machine']}; total wall time {meta['wall_seconds']} s.",
-      f"Setting: {meta['setting']}. Development figures on the shared copies (the hidden test sets were never used).", '',
-      '| ' + ' | '.join(df.columns) + ' |', '|' + '---|'*len(df.columns)]
-md += ['| ' + ' | '.join('' if v is None or v != v else str(v) for v in r) + ' |' for r in df.itertuples(index=False)]
-(out/'transfer.md').write_text('\n'.join(md) + '\n')
-print('\n'.join(md))
+write_md(meta)
