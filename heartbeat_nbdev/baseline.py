@@ -21,7 +21,7 @@ from .train import classification_metrics, plot_confusion
 
 # %% auto #0
 __all__ = ['FEATURE_VERSION', 'FRAME_HOP', 'MODELS', 'feature_names', 'recording_features', 'features_cache_file',
-           'features_table', 'fit_baseline', 'evaluate_baseline', 'crossval_baseline']
+           'features_table', 'fit_baseline', 'evaluate_baseline', 'crossval_baseline', 'baseline_cli']
 
 # %% ../nbs/06_baseline.ipynb #fda198a2
 FEATURE_VERSION = 'f1'  # part of the cache key: change it whenever the features change
@@ -222,3 +222,33 @@ def crossval_baseline(recs:pd.DataFrame, # from `get_recordings`
     summary = folds.drop(columns=['fold', 'n_train', 'n_valid']).agg(['mean', 'std']).T
     return dict(folds=folds, summary=summary, recording_preds=preds,
                 pooled=classification_metrics(preds.label, preds.pred, sorted(lab.label.unique())))
+
+# %% ../nbs/06_baseline.ipynb #e2f2ee97
+def baseline_cli(argv:list|None=None) -> int:
+    "`heartbeat-baseline [--dataset NAMES] [--task T] [--model logreg|hgb] [--k 5] [--out FILE]`: cross-validate the baseline; exit 2 on bad input."
+    import argparse, json, sys
+    from heartbeat_nbdev.databases import load_task, task_scores, print_scores, default_task, DATABASES, TASKS
+    ap = argparse.ArgumentParser(prog='heartbeat-baseline', description='Patient-grouped cross-validation of the classical baseline on any database(s) and task.')
+    ap.add_argument('--dataset', default=None, help=f"database(s), comma-separated: {', '.join(DATABASES)} (default: PASCAL)")
+    ap.add_argument('--task', default=None, help=f"one of {', '.join(TASKS)} (default: the database's usual task)")
+    ap.add_argument('--data', default=None, help='the database folder (one database only)')
+    ap.add_argument('--model', default='logreg', choices=MODELS); ap.add_argument('--k', type=int, default=5, help='folds')
+    ap.add_argument('--workers', type=int, default=None); ap.add_argument('--cache', default='data/features', help='feature cache folder')
+    ap.add_argument('--out', default=None, help='write the results as JSON here'); ap.add_argument('--quiet', action='store_true')
+    a = ap.parse_args(argv)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore'); recs = load_task(a.dataset, a.task, a.data)
+            cv = crossval_baseline(recs, k=a.k, model=a.model, cache=a.cache, n_workers=a.workers, progress=not a.quiet)
+    except (ValueError, FileNotFoundError) as e: print(f"error: {e}", file=sys.stderr); return 2
+    m = cv['pooled']
+    print(cv['summary'].round(3).to_string())
+    print(f"pooled out-of-fold ({a.k} folds): balanced accuracy {m['balanced_accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f} (n={m['n']})")
+    out = dict(dataset=a.dataset or 'pascal', task=a.task, model=a.model, k=a.k, summary=cv['summary'].to_dict(), pooled=m)
+    if a.dataset or a.task:
+        out['task'] = task = a.task or default_task(a.dataset)
+        p = cv['recording_preds'].merge(recs[[c for c in ('path', 'database', 'patient', 'patient_label') if c in recs]].drop_duplicates('path'), on='path', how='left')
+        if 'database' not in p: p['database'] = 'pascal'
+        out['task_scores'] = task_scores(p, task); print_scores(out['task_scores'])
+    if a.out: Path(a.out).write_text(json.dumps(out, indent=1, default=str))
+    return 0

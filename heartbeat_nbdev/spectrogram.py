@@ -350,6 +350,8 @@ def plot_class_grid(recs:pd.DataFrame, cfg:SpecConfig=SpecConfig(), n:int=3, see
 # %% ../nbs/02_spectrograms.ipynb #3025a1a7
 @call_parse
 def spectrograms_cli(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then data/heartbeat-sounds)
+                     dataset:str=None, # database(s), comma-separated: pascal, physionet2016, circor2022, yaseen2018 (default: PASCAL)
+                     task:str=None, # only the recordings of this task: pascal5, abnormal or murmur (default: all)
                      out:str='data/spectrograms', # cache root
                      workers:int=None, # processes (default: all cores)
                      window_s:float=3.0, # window length (s)
@@ -361,7 +363,11 @@ def spectrograms_cli(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, 
     cfg = SpecConfig(window_s=window_s, hop_s=hop_s, n_mels=n_mels, bandpass=None if no_bandpass else (25., 800.))
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        recs = get_recordings(data)
+        from heartbeat_nbdev.databases import get_datasets, task_table
+        try:
+            recs = get_datasets(dataset, data) if dataset else get_recordings(data)
+            if task: recs = (t := task_table(recs if dataset else get_datasets(None, data), task))[t.label.notna() | t.error.notna()]
+        except (ValueError, FileNotFoundError) as e: raise SystemExit(f"error: {e}") from None
         t0 = time.perf_counter()
         wins, skipped = make_spectrograms(recs, out, cfg, n_workers=workers)
     dt = time.perf_counter() - t0

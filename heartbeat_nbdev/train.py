@@ -267,13 +267,16 @@ from .data import patient_folds
 
 def training_recordings(data:str|Path|None=None, # dataset folder (see `find_data_path`)
                         k:int=5, # patient-grouped folds the split is drawn from
+                        dataset:str|None=None, # database(s), comma-separated (see `databases.load_task`); None: PASCAL
+                        task:str|None=None, # pascal5, abnormal or murmur
                        ) -> pd.DataFrame:
-    "`get_recordings(data)` for `heartbeat-train`: prints what it found and every unreadable file; `SystemExit` with one line if there is nothing to train on."
+    "`databases.load_task(dataset, task, data)` (by default `get_recordings(data)`) for `heartbeat-train`: prints what it found and every unreadable file; `SystemExit` with one line if there is nothing to train on."
+    from heartbeat_nbdev.databases import load_task
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore', UserWarning)
-            recs = get_recordings(data)
-    except FileNotFoundError as e: raise SystemExit(f"error: {e}") from None
+            recs = load_task(dataset, task, data)   # neither given: get_recordings(data), as always
+    except (ValueError, FileNotFoundError) as e: raise SystemExit(f"error: {e}") from None
     bad = recs.error.dropna()
     print(f"{len(recs)} recordings ({len(bad)} unreadable), {recs.label.notna().sum()} labelled")
     for e in bad: print(f"skipped {e}")
@@ -283,6 +286,8 @@ def training_recordings(data:str|Path|None=None, # dataset folder (see `find_dat
 
 # %% ../nbs/03_train.ipynb #56700986
 def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then data/heartbeat-sounds)
+              dataset:str=None, # database(s), comma-separated for their union: pascal, physionet2016, circor2022, yaseen2018 (default: PASCAL)
+              task:str=None, # pascal5, abnormal or murmur (default: the database's usual task; see 07_databases)
               out:str='models/resnet50', # output folder for the model, metrics and plots
               spec_out:str='data/spectrograms', # spectrogram cache root
               arch:str='resnet50', # resnet18, resnet34, resnet50 or mobilenet_v2
@@ -302,6 +307,7 @@ def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then
               pickle:bool=False, # also write fastai's export.pkl (unsafe to load from untrusted sources)
              ):
     "Train and evaluate a spectrogram classifier on the heart-sound dataset (dataset, spectrograms, training, evaluation); write model, metrics and plots to `out`."
+    from heartbeat_nbdev.databases import with_task_scores, print_scores
     given = {k: v for k, v in locals().items() if k in _PRESET_KEYS}
     op = None
     if preset is not None:
@@ -316,7 +322,7 @@ def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then
         try: base_model(arch, pretrained)
         except WeightsUnavailable as e: raise SystemExit(f"error: {e}") from None
     cfg = SpecConfig()
-    recs = training_recordings(data)
+    recs = training_recordings(data, dataset=dataset, task=task)
     wins, skipped = training_windows(recs, spec_out, cfg, fold=fold, seed=seed, class_map=cmap, n_workers=workers)
     if all_data: wins['is_valid'] = False
     for p, e in skipped.itertuples(index=False): print(f"skipped {p}: {e}")
@@ -327,6 +333,7 @@ def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then
     except WeightsUnavailable as e: raise SystemExit(f"error: {e}") from None
     res['settings'].update(merge=cmap, fold=None if all_data else fold, all_data=all_data, preset=preset, spec_config=cfg.key,
                            n_skipped=int(len(skipped)))
+    if (dataset or task) and not all_data: res = with_task_scores(res, recs, dataset, task)
     save_model(learn, out, cfg, res, pickle=pickle, operating_point=op); write_results(res, out)
     if all_data:
         print(f"trained on all {wins.path.nunique()} labelled recordings in {res['train_seconds']:.0f} s (no validation: see the "
@@ -336,6 +343,7 @@ def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then
         m = res[lvl]
         print(f"{lvl:>9}: accuracy {m['accuracy']:.3f}  balanced accuracy {m['balanced_accuracy']:.3f}  macro-F1 {m['macro_f1']:.3f}  (n={m['n']})")
     print('per-class recall (recordings): ' + ', '.join(f"{c} {v['recall']:.2f} ({v['support']})" for c, v in res['recording']['per_class'].items()))
+    if 'task_scores' in res: print_scores(res['task_scores'])
     print(f"trained in {res['train_seconds']:.0f} s on {res['settings']['device']}; wrote {out}")
     return res
 
