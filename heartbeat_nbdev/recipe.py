@@ -143,22 +143,34 @@ OPERATING_TARGET = dict(target='murmur', min_recall=0.90, keep='normal', keep_re
 
 def _recall(y, pred, c): y = np.asarray(y); return float((np.asarray(pred)[y == c] == c).mean()) if (y == c).any() else np.nan
 
+def _bal_acc(y:np.ndarray, pred:np.ndarray) -> float:
+    "Balanced accuracy: mean recall over the classes present in `y`."
+    return float(np.mean([(pred[y == c] == c).mean() for c in np.unique(y)]))
+
 def choose_operating_point(P:np.ndarray, y, classes:list,
                            target:str='murmur', min_recall:float=0.90, # sensitivity wanted for `target`
                            keep:str='normal', keep_recall:float=0.70, # recall floor of `keep`
-                           grid=np.round(np.arange(1, 12.01, 0.25), 2)) -> dict:
-    "Weights `{target: w}` reaching `min_recall` for `target` with `keep` recall >= `keep_recall`, and what they reach on `P`."
+                           free:tuple=('extrastole',), # more classes whose weight is searched (to keep their recall)
+                           grid=np.round(np.geomspace(0.25, 8, 16), 3)) -> dict:
+    """Class weights (others 1) for `target`, `keep` and `free` from `grid`: of the combinations reaching `min_recall` for
+    `target` and `keep_recall` for `keep`, the one with the best balanced accuracy; else the best `target` recall that
+    keeps the floor (then balanced accuracy); else the best sum of both recalls. With what they reach on `P`."""
+    import itertools
+    y = np.asarray(y, dtype=object); P = np.asarray(P, float)
+    names = [target, keep] + [c for c in free if c in classes and c not in (target, keep)]
     res = []
-    for w in grid:
-        pr = weighted_pred(P, classes, {target: w})
-        res.append((w, _recall(y, pr, target), _recall(y, pr, keep)))
+    for ws in itertools.product(grid, repeat=len(names)):
+        pr = weighted_pred(P, classes, dict(zip(names, ws)))
+        res.append((ws, _recall(y, pr, target), _recall(y, pr, keep), _bal_acc(y, pr)))
+    size = lambda ws: sum(abs(np.log(w)) for w in ws)   # ties: the weights closest to 1
     ok = [r for r in res if r[1] >= min_recall and r[2] >= keep_recall]
-    if ok: w, rt, rk = ok[0]; met = True
-    else:
-        floor = [r for r in res if r[2] >= keep_recall] or res[:1]
-        w, rt, rk = max(floor, key=lambda r: (r[1], -r[0])); met = False
-    return dict(weights={target: float(w)}, target=target, target_recall=rt, keep=keep, keep_recall=rk, met=met,
-                min_recall=min_recall, min_keep_recall=keep_recall)
+    floor = [r for r in res if r[2] >= keep_recall]
+    if ok: best, met = max(ok, key=lambda r: (r[3], -size(r[0]))), True
+    elif floor: best, met = max(floor, key=lambda r: (r[1], r[3], -size(r[0]))), False
+    else: best, met = max(res, key=lambda r: (r[1] + r[2], r[3], -size(r[0]))), False
+    ws, rt, rk, ba = best
+    return dict(weights={n: float(w) for n, w in zip(names, ws)}, target=target, target_recall=rt, keep=keep, keep_recall=rk,
+                balanced_accuracy=ba, met=met, min_recall=min_recall, min_keep_recall=keep_recall)
 
 # %% ../nbs/09_recipe.ipynb #ba34f455
 def crossfit(oof:pd.DataFrame, calibrate:bool=True, operating_point:dict|None=None) -> pd.DataFrame:
@@ -174,7 +186,7 @@ def crossfit(oof:pd.DataFrame, calibrate:bool=True, operating_point:dict|None=No
             Pr, Pg = temperature_scale(Pr, T), temperature_scale(Pg, T); g[pc] = Pg; g['temperature'] = T
         if operating_point is not None:
             op = choose_operating_point(Pr, rest.label, classes, **operating_point)
-            g['pred'] = weighted_pred(Pg, classes, op['weights']); g['op_weight'] = list(op['weights'].values())[0]
+            g['pred'] = weighted_pred(Pg, classes, op['weights']); g['op_weights'] = json.dumps(op['weights'])
         else: g['pred'] = weighted_pred(Pg, classes)
         out.append(g)
     return pd.concat(out).loc[oof.index]
