@@ -13,10 +13,10 @@ the docs show their saved outputs). This command is how those outputs are made:
    `IN_TEST=1`), skipping the `tst_flags` except `real` (so `slow` cells stay skipped), with `$HEARTBEAT_MODEL` pointing
    the notebooks at the model; a cell that raises stops everything and nothing is written;
 3. the outputs are cleaned: progress bars (fastai's HTML, tqdm's `\\r` lines), ANSI colour codes and widget views and
-   state are dropped; absolute paths become relative (`<data>`, `<weights>`, `<tmp>`, `~` for the rest);
-4. a notebook with `#| real` cells gets a short markdown note (its own cell, replaced on every run) and a
-   `metadata.nbdev.real_results` record: which commit and which model (folder, settings, metrics, weights digest)
-   produced the outputs;
+   state are dropped; absolute paths become relative (`<data>`, `<weights>`, `<tmp>`, `~` for the rest); figures are
+   PNG at their own dpi (72-90 here, not doubled), and a large one is re-encoded with a 256-colour palette;
+4. a notebook with `#| real` cells gets a short markdown note (its own cell, replaced on every run; the full record is
+   a JSON comment in it): which commit and which model (folder, settings, metrics, weights digest) produced the outputs;
 5. the notebooks are written, then `nbdev-clean`ed (so the CI's clean check passes with outputs), and their sizes
    checked: each notebook under 1 MB and all under 5 MB, or the command fails.
 
@@ -84,7 +84,7 @@ def execute(fn, model_env):
     nb = NBProcessor(fn, rm_directives=False, process=True).nb
     skip = _skip_cell(nb, flags)
     ran, t0 = [], time.time()
-    k = CaptureShell(fn, profile=bool(cfg.exec_profile))
+    k = CaptureShell(fn, mpl_format='png', profile=bool(cfg.exec_profile))   # PNG at the figure's dpi, not 2x 'retina'
     try:
         with working_directory(fn.parent):
             k.run_all(nb, exc_stop=True, preproc=skip, postproc=ran.append, cell_timeout=cfg.cell_timeout or None)
@@ -136,6 +136,17 @@ def clean_stream(t, subs):
         lines.append(l)
     return scrub('\n'.join(lines), subs)
 
+def shrink_png(b64, min_bytes=60_000):
+    "A large PNG re-encoded with a 256-colour palette (plots and spectrograms barely change), if that is smaller."
+    import base64, io
+    from PIL import Image
+    raw = base64.b64decode(b64)
+    if len(raw) < min_bytes: return b64
+    im = Image.open(io.BytesIO(raw))
+    buf = io.BytesIO()
+    im.convert('RGB').quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(buf, 'PNG', optimize=True)
+    return base64.b64encode(buf.getvalue()).decode() + '\n' if buf.tell() < len(raw) else b64
+
 def clean_outputs(outs, subs):
     res = []
     for o in outs:
@@ -149,6 +160,7 @@ def clean_outputs(outs, subs):
             if any(m in d for m in WIDGET_MIMES): continue       # a widget: live in Jupyter only, no state saved
             h = d.get('text/html', '')
             if '<progress' in h or 'progress-bar' in h: continue   # fastai's progress bar
+            if isinstance(d.get('image/png'), str): d['image/png'] = shrink_png(d['image/png'])
             for m, v in d.items():
                 if m.startswith('text/') or m in ('image/svg+xml', 'application/json'):
                     d[m] = scrub(v, subs) if isinstance(v, str) else v
@@ -161,7 +173,7 @@ def clean_outputs(outs, subs):
 
 # ---- 4. provenance -----------------------------------------------------------------------------------------------------
 def git(*args):
-    return subprocess.run(['git', *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    return subprocess.run(['git', *args], cwd=ROOT, capture_output=True, text=True).stdout.rstrip()
 
 def source_changes():
     "Files whose source differs from HEAD; notebooks count only if a cell's source (not its outputs) changed."
@@ -205,7 +217,7 @@ def describe_model(r):
 def note_cell(nb_name, record):
     uses_model = record.get('model') is not None
     what = f"the real recordings and the model {describe_model(record['model'])}" if uses_model else "the real recordings"
-    txt = (f"{NOTE_MARK}\n**Real results.** The saved outputs of the cells flagged `#| real` come from {what}, "
+    txt = (f"{NOTE_MARK}\n<!-- {json.dumps(record, sort_keys=True)} -->\n**Real results.** The saved outputs of the cells flagged `#| real` come from {what}, "
            f"produced by `python tools/run_real_results.py` at commit `{record['commit']}`. `nbdev-test` skips those cells; "
            f"the other cells run on small synthetic fixtures.")
     return dict(cell_type='markdown', id=hashlib.sha1(f'real-results {nb_name}'.encode()).hexdigest()[:8], metadata={},
@@ -307,15 +319,11 @@ def main():
             except RuntimeError as e: sys.exit(f"run_real_results: {fn.name}, cell {c['id']}: {e}")
         nb.get('metadata', {}).pop('widgets', None)
         reals = [c for c in nb['cells'] if is_real(c)]
-        nbmeta = nb.setdefault('metadata', {}).setdefault('nbdev', {})
         if reals:
             uses_model = any('HEARTBEAT_MODEL' in src_of(c) for c in reals)
             record = dict(commit=commit, command='python tools/run_real_results.py', model=mrec if uses_model else None,
                           data=Path(os.environ.get('HEARTBEAT_DATA', 'data/heartbeat-sounds')).name)
-            nbmeta['real_results'] = record
             nb['cells'].insert(1, note_cell(fn.name, record))
-        else: nbmeta.pop('real_results', None)
-        if not nbmeta: nb['metadata'].pop('nbdev')
         nb_write(nb, fn)
     subprocess.run([sys.executable, '-c', 'from nbdev.clean import nbdev_clean; nbdev_clean()'], cwd=ROOT, check=True)
 
