@@ -14,7 +14,9 @@ the docs show their saved outputs). This command is how those outputs are made:
    the notebooks at the model; a cell that raises stops everything and nothing is written;
 3. the outputs are cleaned: progress bars (fastai's HTML, tqdm's `\\r` lines), ANSI colour codes and widget views and
    state are dropped; absolute paths become relative (`<data>`, `<weights>`, `<tmp>`, `~` for the rest); figures are
-   PNG at their own dpi (72-90 here, not doubled), and a large one is re-encoded with a 256-colour palette;
+   PNG at their own dpi (72-90 here, not doubled), and a large one is re-encoded with a 256-colour palette; cells
+   flagged `#| hide` (checks on synthetic fixtures, left out of the docs) keep no outputs, so GitHub does not show
+   them as results either;
 4. a notebook with `#| real` cells gets a short markdown note (its own cell, replaced on every run; the full record is
    a JSON comment in it): which commit and which model (folder, settings, metrics, weights digest) produced the outputs;
 5. the notebooks are written, then `nbdev-clean`ed (so the CI's clean check passes with outputs), and their sizes
@@ -315,6 +317,7 @@ def main():
         for c in nb['cells']:
             if c['cell_type'] != 'code': continue
             c['execution_count'] = None
+            if 'hide' in directives(src_of(c)): c['outputs'] = []; continue   # out of the docs: out of GitHub's view too
             try: c['outputs'] = clean_outputs(outs.get(c['id'], []), subs)
             except RuntimeError as e: sys.exit(f"run_real_results: {fn.name}, cell {c['id']}: {e}")
         nb.get('metadata', {}).pop('widgets', None)
