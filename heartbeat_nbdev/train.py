@@ -167,6 +167,7 @@ def train(wins:pd.DataFrame, # from `training_windows`: `img`, `label`, `is_vali
         learn.freeze(); learn.fit_one_cycle(freeze_epochs, lr)
     learn.unfreeze(); learn.fit_one_cycle(epochs, lr)
     train_s = time.perf_counter() - t0
+    # the per-epoch history first: `evaluate` (`get_preds`) overwrites `learn.recorder.values`
     hist = [{k: (None if x is None else float(x)) for k, x in zip(learn.recorder.metric_names[1:-1], v)} for v in learn.recorder.values]
     res = evaluate(learn, wins[wins.is_valid].reset_index(drop=True)) if has_valid else dict(window=None, recording=None)
     res.update(train_seconds=train_s, history=hist, weights_source=src,

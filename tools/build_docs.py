@@ -6,7 +6,9 @@ For every notebook in nbs/ whose name does not start with `_` or `.` (index.ipyn
 
 1. execute it the way `nbdev-test` does (execnb's `CaptureShell`, cwd = nbs/, `IN_TEST=1`, skipping the cells nbdev-test
    skips: the `tst_flags` from pyproject.toml, `#| eval: false`, `skip_exec` frontmatter), keeping the outputs;
-   a cell that raises stops the build, naming the notebook and the cell;
+   a cell that raises stops the build, naming the notebook and the cell. Cells that are not run keep the outputs
+   saved in the notebook, as nbdev with Quarto renders them: in particular the `#| real` cells, whose outputs
+   `tools/run_real_results.py` made on the real data with a trained model (they are marked `celltag_real` in the page);
 2. process it with nbdev's own docs processors (`nbdev.processors.FilterDefaults`, what `nbdev-proc-nbs` runs before
    Quarto): frontmatter from the `# Title` / `> description` cell, `show_doc` cells for exported functions and classes,
    `#| hide` and `#| export` cells removed, directives stripped, links to the package's symbols;
@@ -14,7 +16,8 @@ For every notebook in nbs/ whose name does not start with `_` or `.` (index.ipyn
 
 Pages are named as nbdev names them (`00_data.ipynb` -> `data.html`), so nbdev's symbol links (`_modidx.py`) resolve.
 `api.html` lists every public function and class of the package (nbdev's `show_doc`: signature, docstring, docments
-parameters) with a link to the notebook that defines it. `site.json` records each page's title and figure count for
+parameters) with a link to the notebook that defines it. Tables sit in a `.table-wrap` box that scrolls sideways when
+they are wider than the page. `site.json` records each page's title, figure count and real-result figure count for
 `tools/check_docs_site.py`. With `--no-exec` nothing is executed except what `show_doc` needs (as `nbdev-docs` does).
 """
 import argparse, html, json, os, re, shutil, sys, time, traceback, importlib, pkgutil, inspect
@@ -148,9 +151,25 @@ def title_cell_warning(nb, fn):
                      f"of its own): {rest[0][:70]!r}...")
 
 
-def n_figures(nb):
+REAL_FLAG = 'real'  # cells that need the real data or a trained model: their saved outputs are shown
+
+def n_figures(nb, real_only=False):
     return sum(1 for c in nb.cells if c.cell_type == 'code' for o in c.get('outputs', [])
-               if any(m in o.get('data', {}) for m in IMG_MIMES))
+               if any(m in o.get('data', {}) for m in IMG_MIMES) and (not real_only or REAL_FLAG in c.metadata.get('tags', [])))
+
+
+def tag_real_cells(nb):
+    "Tag the `#| real` cells (nbconvert makes the tag a `celltag_real` class), so that their figures can be checked."
+    for c in nb.cells:
+        if c.cell_type == 'code' and REAL_FLAG in (getattr(c, 'directives_', None) or {}):
+            c.metadata['tags'] = list(dict.fromkeys([*c.metadata.get('tags', []), REAL_FLAG]))
+
+
+_re_table = re.compile(r'<table\b.*?</table>', re.S)
+
+def wrap_tables(body):
+    "Put every table in a box that scrolls sideways instead of widening the page."
+    return _re_table.sub(lambda m: f'<div class="table-wrap">{m.group(0)}</div>', body)
 
 
 # nbconvert's HTML priority, less widget views and JavaScript: the pages load nothing from a CDN, so show the fallback
@@ -180,6 +199,8 @@ def render_notebook(fn, execute_nb=True, start_method='fork'):
             for c in nb.cells: c.metadata = AttrDict(c.get('metadata', {}))  # the added cells' metadata is a plain dict
             warning = title_cell_warning(nb, fn)
             execute(nb, fn, cfg, docs_only=not execute_nb)
+            tag_real_cells(nb)
+            has_real = any(REAL_FLAG in c.metadata.get('tags', []) for c in nb.cells)
             DocProcs()(nb)
         fm = getattr(nb, 'frontmatter_', {}) or {}
         quarto_cells(nb)
@@ -190,7 +211,8 @@ def render_notebook(fn, execute_nb=True, start_method='fork'):
         nbf.metadata.pop('widgets', None)
         body, _ = exporter().from_notebook_node(nbf)
         return dict(page=nbpath2html(fn).name, src=fn.name, title=str(title), description=str(fm.get('description', '')),
-                    body=body, figures=n_figures(nb), secs=time.time() - t0, error=None, warning=warning)
+                    body=body, figures=n_figures(nb), real=has_real, real_figures=n_figures(nb, real_only=True),
+                    secs=time.time() - t0, error=None, warning=warning)
     except NotebookError as e: return dict(src=fn.name, error=str(e))
     except Exception: return dict(src=fn.name, error=f"{fn.name}: docs processing failed\n{traceback.format_exc()}")
     finally:
@@ -275,7 +297,9 @@ a{color:#0b5cad;text-decoration:none} a:hover{text-decoration:underline}
 .sidebar ul{list-style:none;margin:0;padding:0} .sidebar li{margin:.15rem 0}
 .sidebar li a{display:block;padding:.25rem .5rem;border-radius:6px;color:#1f2328}
 .sidebar li a.current{background:#dde8f5;font-weight:600}
-main{margin-left:250px;padding:2rem 3rem 4rem;max-width:1150px}
+main{margin-left:250px;padding:2rem 3rem 4rem;max-width:1150px;min-width:0}
+.table-wrap{overflow-x:auto;max-width:100%;margin:.6rem 0} .table-wrap>table{margin:0}
+pre{overflow-x:auto} img,svg.figure,audio{max-width:100%}
 header h1{margin:.2rem 0 .3rem;font-size:2.1rem} header .description{color:#57606a;font-size:1.1rem;margin:0 0 1.5rem}
 h2{border-bottom:1px solid #d8dee4;padding-bottom:.2rem;margin-top:2rem} h3{margin-top:1.6rem}
 .anchor-link{display:none}
@@ -379,7 +403,8 @@ def main():
         for f in as_completed(futs):
             r = f.result()
             if r['error']: print(f"  {r['src']:<28} FAILED", flush=True)
-            else: print(f"  {r['src']:<28} -> {r['page']:<22} {r['secs']:6.1f}s  {r['figures']} figure(s)", flush=True)
+            else: print(f"  {r['src']:<28} -> {r['page']:<22} {r['secs']:6.1f}s  {r['figures']} figure(s)"
+                        + (f", {r['real_figures']} from saved real results" if r['real'] else ''), flush=True)
             if r.get('warning'): print(f"  warning: {r['warning']}", flush=True)
         res = [f.result() for f in futs]
     errs = [r for r in res if r['error']]
@@ -411,12 +436,13 @@ def main():
     out.mkdir(parents=True)
     nav = [(r['page'], 'Home' if r['page'] == 'index.html' else r['title']) for r in pages]
     for r in pages:
-        body = pandoc_ids(r['body'])
+        body = wrap_tables(pandoc_ids(r['body']))
         (out/r['page']).write_text(page_html(cfg, nav, r['page'], r['title'], r['description'], body), encoding='utf-8')
         copy_local_assets(body, nbs_path, out)
     manifest = dict(project=cfg.title, executed=not a.no_exec,
                     pages=[dict(page=r['page'], title=r['title'], source=r['src'] and f'{nbs_path.name}/{r["src"]}',
-                                figures=r['figures']) for r in pages])
+                                figures=r['figures'], real=bool(r.get('real')), real_figures=r.get('real_figures', 0))
+                           for r in pages])
     (out/'site.json').write_text(json.dumps(manifest, indent=1))
     print(f"build_docs: wrote {len(pages)} pages to {out} in {time.time() - t0:.1f}s")
 

@@ -9,7 +9,12 @@ the DevTools protocol on a pipe (`--remote-debugging-pipe`: no extra packages), 
   expected title (the notebook's `# Title`) and figure count come from `site.json`, written by `tools/build_docs.py`;
 - the figures: every `<img>` decoded to a non-empty image (naturalWidth/Height > 0), and the page shows at least as
   many figures (decoded `<img>` plus visible inline `<svg>`) as its notebook has image outputs, and at least one on
-  every page (a site built with --no-exec has no figures, and they are not checked).
+  every page (a site built with --no-exec has no figures, and they are not checked);
+- the real results: each page of `REAL_PAGES`, and every page whose notebook has `#| real` cells (site.json), shows at
+  least the given number of decoded figures inside those cells (`.celltag_real`: outputs saved by
+  `tools/run_real_results.py` from the real data and a trained model), whether or not the site was executed;
+- the width: nothing pushes the page sideways (the document is no wider than the 1280 px window; wide tables must
+  scroll inside their own box).
 
 A screenshot of each page (its top 1280x2000) goes to `_site/_screenshots/<page>.png`, and, when the first figure is
 further down, one of the area from that figure to `<page>-figure.png`. One line per page, then `N passed, M failed`;
@@ -22,6 +27,8 @@ CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic
                   '--disable-background-networking', '--disable-component-update', '--disable-sync',
                   '--hide-scrollbars', '--window-size=1280,2000']
 WIDTH, HEIGHT = 1280, 2000
+# Pages that must show real results (figures from the real data / the trained model), and how many at least
+REAL_PAGES = {'explore.html': 3, 'spectrograms.html': 2, 'train.html': 2, 'analysis.html': 5, 'baseline.html': 1}
 
 # What the page reports about itself, once every <img> has finished loading and decoding
 PROBE = """(async () => {
@@ -32,6 +39,11 @@ PROBE = """(async () => {
   return {title: document.title, h1: [...document.querySelectorAll('h1')].map(h => h.textContent.trim()),
           imgs: imgs.map(i => ({src: i.getAttribute('src').slice(0, 40), w: i.naturalWidth, h: i.naturalHeight})),
           svgs: svgs.length,
+          real_figs: [...document.querySelectorAll('.celltag_real img')].filter(i => i.naturalWidth > 0 && i.naturalHeight > 0).length,
+          overflow: Math.max(document.documentElement.scrollWidth, document.body.scrollWidth) - window.innerWidth,
+          wide: [...document.querySelectorAll('main *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+                  .filter(e => !e.closest('.table-wrap, pre, .output_area, .input_area'))
+                  .slice(0, 3).map(e => e.tagName.toLowerCase() + (e.className ? '.' + String(e.className).split(' ')[0] : '')),
           first_fig: (() => { const f = imgs.find(i => i.naturalWidth > 0) || svgs[0];
                               return f ? f.getBoundingClientRect().top + window.scrollY : null; })()};
 })()"""
@@ -123,7 +135,7 @@ def serve(site):
     return httpd
 
 
-def check_page(info, expect, executed=True):
+def check_page(info, expect, executed=True, page=''):
     "List of problems with a page, given what the probe found and what site.json expects."
     probs = []
     title = expect.get('title') or (info['h1'][0] if info['h1'] else '')
@@ -136,6 +148,12 @@ def check_page(info, expect, executed=True):
     figs = sum(1 for i in info['imgs'] if i['w'] > 0 and i['h'] > 0) + info['svgs']
     want = max(expect.get('figures', 1), 1) if executed else 0  # every page of an executed build shows a figure
     if want and figs < want: probs.append(f"{figs} figure(s) rendered, expected {want} or more")
+    want_real = max(REAL_PAGES.get(page, 0), 1 if expect.get('real') else 0)
+    if info['real_figs'] < want_real:
+        probs.append(f"{info['real_figs']} real-result figure(s) in `#| real` cells, expected {want_real} or more "
+                     "(run `python tools/run_real_results.py` and commit the notebooks)")
+    if info['overflow'] > 0:
+        probs.append(f"the page is {info['overflow']} px wider than the window (sideways scrolling): {info['wide']}")
     return probs, figs, want
 
 
@@ -166,6 +184,7 @@ def main():
         try:
             session = browser.new_page()
             for page in pages:
+                info = {}
                 try:
                     browser.load(session, base + page, a.timeout)
                     info = browser.evaluate(session, PROBE)
@@ -173,9 +192,10 @@ def main():
                     browser.screenshot(session, shots/f'{name}.png')
                     if info['first_fig'] is not None and info['first_fig'] > HEIGHT - 300:  # and where its first figure is
                         browser.screenshot(session, shots/f'{name}-figure.png', max(0, int(info['first_fig']) - 150))
-                    probs, figs, want = check_page(info, expected.get(page, {}), manifest.get('executed', True))
+                    probs, figs, want = check_page(info, expected.get(page, {}), manifest.get('executed', True), page)
                 except Exception as e: probs, figs, want = [f'{type(e).__name__}: {e}'], 0, 0
-                what = f"{figs} figure(s)" + ('' if want else ' (not executed: figures not checked)')
+                what = f"{figs} figure(s)" + ('' if want else ' (not executed: figures not checked)') \
+                       + (f", {info['real_figs']} from real results" if info.get('real_figs') else '')
                 if probs: failed += 1; print(f"FAIL {page}: " + '; '.join(probs), flush=True)
                 else: passed += 1; print(f"ok   {page}: {expected.get(page, {}).get('title', '')!r}, {what}", flush=True)
         finally:
