@@ -201,15 +201,16 @@ def ensemble(a:pd.DataFrame, b:pd.DataFrame, w:float=0.5) -> pd.DataFrame:
     return r
 
 # %% ../nbs/09_recipe.ipynb #8689e439
-def plot_operating_curve(oof:pd.DataFrame, target:str='murmur', keep:str='normal', grid=np.round(np.arange(1, 12.01, 0.25), 2),
+def plot_operating_curve(oof:pd.DataFrame, target:str='murmur', keep:str='normal', grid=np.geomspace(0.25, 16, 49),
+                         weights:dict|None=None, # the other classes' weights, held fixed
                          chosen:float|None=None, ax=None, title:str=''):
     "Recall of `target` and of `keep` as the weight on `target` grows (pooled out-of-fold), with the `chosen` weight marked."
     import matplotlib.pyplot as plt
     classes = oof_classes(oof); P = oof[[f'p_{c}' for c in classes]].to_numpy(float)
-    rt = [_recall(oof.label, weighted_pred(P, classes, {target: w}), target) for w in grid]
-    rk = [_recall(oof.label, weighted_pred(P, classes, {target: w}), keep) for w in grid]
+    rt = [_recall(oof.label, weighted_pred(P, classes, {**(weights or {}), target: w}), target) for w in grid]
+    rk = [_recall(oof.label, weighted_pred(P, classes, {**(weights or {}), target: w}), keep) for w in grid]
     if ax is None: _, ax = plt.subplots(figsize=(5.5, 3), dpi=80)
     ax.plot(grid, rt, label=f'{target} recall'); ax.plot(grid, rk, label=f'{keep} recall')
     if chosen is not None: ax.axvline(chosen, c='k', ls=':', lw=1, label=f'chosen weight {chosen:g}')
-    ax.set(xlabel=f'weight on p({target})', ylabel='recall (out-of-fold)', ylim=(0, 1.02)); ax.legend(fontsize=7); ax.set_title(title, fontsize=9)
+    ax.set_xscale('log'); ax.set(xlabel=f'weight on p({target})', ylabel='recall (out-of-fold)', ylim=(0, 1.02)); ax.legend(fontsize=7); ax.set_title(title, fontsize=9)
     return ax

@@ -38,7 +38,7 @@ NBS = ROOT/'nbs'
 DEFAULT_MODEL = 'models/best'
 # How --train-missing trains a model folder: heartbeat-train options ({weights} is $HEARTBEAT_WEIGHTS).
 RECIPES = {
-    'models/best': '--arch mobilenet_v2 --weights {weights}/mobilenet_v2-b0353104.pth --img-size 128 --class-weights',
+    'models/best': '--preset screening --weights {weights}/mobilenet_v2-b0353104.pth',   # the recipe chosen in 09_recipe
 }
 REAL_FLAG = 'real'
 MAX_NB_BYTES, MAX_ALL_BYTES = 1_000_000, 5_000_000
