@@ -340,6 +340,11 @@ def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then
     res['settings'].update(merge=cmap, fold=None if all_data else fold, all_data=all_data, preset=preset, spec_config=cfg.key,
                            n_skipped=int(len(skipped)))
     if (dataset or task) and not all_data: res = with_task_scores(res, recs, dataset, task)
+    if op is not None and not all_data:   # the validation recordings as the shipped model answers them (calibrated, weighted)
+        from heartbeat_nbdev.model import apply_threshold, temperature_scale
+        rp, cl = res['recording_preds'], res['recording']['classes']
+        P = temperature_scale(rp[cl].to_numpy(float), op.get('temperature', 1.))
+        res['recording_operating_point'] = classification_metrics(rp.label, apply_threshold(P, cl, 0., op.get('weights')), cl)
     save_model(learn, out, cfg, res, pickle=pickle, operating_point=op); write_results(res, out)
     if all_data:
         print(f"trained on all {wins.path.nunique()} labelled recordings in {res['train_seconds']:.0f} s (no validation: see the "
@@ -349,6 +354,10 @@ def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then
         m = res[lvl]
         print(f"{lvl:>9}: accuracy {m['accuracy']:.3f}  balanced accuracy {m['balanced_accuracy']:.3f}  macro-F1 {m['macro_f1']:.3f}  (n={m['n']})")
     print('per-class recall (recordings): ' + ', '.join(f"{c} {v['recall']:.2f} ({v['support']})" for c, v in res['recording']['per_class'].items()))
+    if 'recording_operating_point' in res:
+        m = res['recording_operating_point']
+        print(f"at the preset's operating point: balanced accuracy {m['balanced_accuracy']:.3f}, recall " +
+              ', '.join(f"{c} {v['recall']:.2f}" for c, v in m['per_class'].items()))
     if 'task_scores' in res: print_scores(res['task_scores'])
     print(f"trained in {res['train_seconds']:.0f} s on {res['settings']['device']}; wrote {out}")
     return res

@@ -43,6 +43,8 @@ from nbdev.processors import FilterDefaults, populate_language, add_show_docs, e
 from nbdev.test import _skip_cell  # the very predicate nbdev-test uses to leave cells out
 from nbdev.doclinks import NbdevLookup
 from execnb.shell import CaptureShell
+sys.path.insert(0, str(ROOT/'tools'))
+from make_readme import expand_includes
 
 CELL_KEYS = ('cell_type', 'id', 'metadata', 'source', 'outputs', 'execution_count', 'attachments')
 IMG_MIMES = ('image/png', 'image/jpeg', 'image/gif', 'image/svg+xml')
@@ -193,6 +195,8 @@ def render_notebook(fn, execute_nb=True, start_method='fork'):
         with working_directory(fn.parent):
             nb = read_nb(fn)
             nb.path_ = str(fn)
+            for c in nb.cells:   # README's `<!-- include: PATH -->` lines: the committed result tables
+                if c.cell_type == 'markdown': c.source = expand_includes(c.source)
             for i, c in enumerate(nb.cells): c.nbidx_ = i  # position in the notebook, for error messages
             # add nbdev's show_doc cells first, so that running the notebook also renders the exported symbols' docs
             NBProcessor(nb=nb, procs=[populate_language, add_show_docs], rm_directives=False, process=True)

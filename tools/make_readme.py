@@ -3,20 +3,32 @@
     python tools/make_readme.py          # write README.md
     python tools/make_readme.py --check  # exit 1 if README.md is out of step with nbs/index.ipynb
 
-Markdown cells are copied as they are; code cells become fenced Python blocks with their `#|` directive lines
-removed; cells flagged `#| hide` or `#| echo: false` are left out.
+Markdown cells are copied as they are, except that a line `<!-- include: PATH -->` (PATH relative to the repository
+root, e.g. a table under bench/results/) is replaced by that file's text, so README's tables are generated from the
+committed results (tools/build_docs.py expands the same lines); code cells become fenced Python blocks with their
+`#|` directive lines removed; cells flagged `#| hide` or `#| echo: false` are left out.
 """
 import json, sys, re
 from pathlib import Path
 
 root = Path(__file__).resolve().parents[1]
 
+_re_include = re.compile(r'^<!-- include: (\S+) -->$', re.M)
+
+def expand_includes(md:str) -> str:
+    "Markdown with every `<!-- include: PATH -->` line replaced by the text of PATH (relative to the repository root)."
+    def sub(m):
+        f = root/m.group(1)
+        if not f.is_file(): sys.exit(f"{m.group(0)}: {f} not found")
+        return f.read_text().strip()
+    return _re_include.sub(sub, md)
+
 def render(nb_path=root/'nbs'/'index.ipynb') -> str:
     nb = json.loads(Path(nb_path).read_text())
     parts = ['<!-- Generated from nbs/index.ipynb by tools/make_readme.py: edit the notebook, not this file. -->']
     for c in nb['cells']:
         src = ''.join(c['source'])
-        if c['cell_type'] == 'markdown': parts.append(src.strip())
+        if c['cell_type'] == 'markdown': parts.append(expand_includes(src.strip()))
         elif c['cell_type'] == 'code':
             lines = src.splitlines()
             if any(re.match(r'#\|\s*(hide\b|echo:\s*false)', l) for l in lines): continue
