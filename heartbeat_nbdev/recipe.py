@@ -107,10 +107,11 @@ def fmt_summary(s:dict) -> dict:
 
 # %% ../nbs/09_recipe.ipynb #7aa24c7f
 def ablation_table(folder:str|Path='bench/results/ablation') -> pd.DataFrame:
-    "One row per lever from the `<row>-s<seed>.csv` out-of-fold files `bench/ablation.py` writes, in `LEVERS` order."
+    "One row per lever from the `<row>-s<seed>.csv` out-of-fold files `bench/ablation.py` writes, in `LEVERS` order, each post-hoc row after its own."
     folder = Path(folder); rows = []
     files = sorted(folder.glob('*-s*.csv'))
-    names = sorted({f.stem.rsplit('-s', 1)[0] for f in files}, key=lambda n: (list(LEVERS).index(n) if n in LEVERS else 99, n))
+    root = lambda n: n.split('+')[0]   # post-hoc rows ('base+cal') follow the row they are made from
+    names = sorted({f.stem.rsplit('-s', 1)[0] for f in files}, key=lambda n: (list(LEVERS).index(root(n)) if root(n) in LEVERS else 99, n))
     for n in names:
         fs = [f for f in files if f.stem.rsplit('-s', 1)[0] == n]
         oof = pd.concat([pd.read_csv(f) for f in fs], ignore_index=True)
