@@ -369,7 +369,8 @@ def spectrograms_cli(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, 
             if task: recs = (t := task_table(recs if dataset else get_datasets(None, data), task))[t.label.notna() | t.error.notna()]
         except (ValueError, FileNotFoundError) as e: raise SystemExit(f"error: {e}") from None
         t0 = time.perf_counter()
-        wins, skipped = make_spectrograms(recs, out, cfg, n_workers=workers)
+        try: wins, skipped = make_spectrograms(recs, out, cfg, n_workers=workers)
+        except KeyboardInterrupt: raise SystemExit(130) from None   # Ctrl-C: the workers are stopped (`run_parallel`); no traceback
     dt = time.perf_counter() - t0
     print(f"{wins.path.nunique()} recordings -> {len(wins)} windows in {Path(out)/cfg.key} ({dt:.1f} s)")
     for p, e in skipped.itertuples(index=False): print(f"skipped {p}: {e}")
