@@ -133,8 +133,9 @@ def weighted_pred(P:np.ndarray, # (n, n_classes) probabilities
     "The class of each row maximising `p_c * w_c`: `model.apply_threshold` with no 'uncertain' answer, the rule `heartbeat-predict` uses."
     return apply_threshold(P, classes, 0., weights)
 
-def fit_temperature(P:np.ndarray, y, classes:list, grid=np.geomspace(0.25, 8, 61)) -> float:
-    "The temperature on `grid` that minimises the negative log-likelihood of labels `y` (see `model.temperature_scale`)."
+def fit_temperature(P:np.ndarray, y, classes:list, grid=None) -> float:
+    "The temperature on `grid` (default 61 steps from 0.25 to 8) that minimises the negative log-likelihood of labels `y` (see `model.temperature_scale`)."
+    grid = np.geomspace(0.25, 8, 61) if grid is None else np.asarray(grid, float)
     yi = np.array([list(classes).index(v) for v in y])
     nll = [-np.log(np.clip(temperature_scale(P, T)[np.arange(len(yi)), yi], 1e-12, 1)).mean() for T in grid]
     return float(grid[int(np.argmin(nll))])
@@ -152,11 +153,13 @@ def choose_operating_point(P:np.ndarray, y, classes:list,
                            target:str='murmur', min_recall:float=0.90, # sensitivity wanted for `target`
                            keep:str='normal', keep_recall:float=0.70, # recall floor of `keep`
                            free:tuple=('extrastole',), # more classes whose weight is searched (to keep their recall)
-                           grid=np.round(np.geomspace(0.25, 8, 16), 3)) -> dict:
+                           grid=None, # weights tried for each class (default: 16 steps from 0.25 to 8)
+                          ) -> dict:
     """Class weights (others 1) for `target`, `keep` and `free` from `grid`: of the combinations reaching `min_recall` for
     `target` and `keep_recall` for `keep`, the one with the best balanced accuracy; else the best `target` recall that
     keeps the floor (then balanced accuracy); else the best sum of both recalls. With what they reach on `P`."""
     import itertools
+    grid = np.round(np.geomspace(0.25, 8, 16), 3) if grid is None else np.asarray(grid, float)
     y = np.asarray(y, dtype=object); P = np.asarray(P, float)
     names = [target, keep] + [c for c in free if c in classes and c not in (target, keep)]
     res = []
@@ -202,11 +205,12 @@ def ensemble(a:pd.DataFrame, b:pd.DataFrame, w:float=0.5) -> pd.DataFrame:
     return r
 
 # %% ../nbs/09_recipe.ipynb #8689e439
-def plot_operating_curve(oof:pd.DataFrame, target:str='murmur', keep:str='normal', grid=np.geomspace(0.25, 16, 49),
+def plot_operating_curve(oof:pd.DataFrame, target:str='murmur', keep:str='normal', grid=None, # weights (default: 0.25 to 16)
                          weights:dict|None=None, # the other classes' weights, held fixed
                          chosen:float|None=None, ax=None, title:str=''):
     "Recall of `target` and of `keep` as the weight on `target` grows (pooled out-of-fold), with the `chosen` weight marked."
     import matplotlib.pyplot as plt
+    grid = np.geomspace(0.25, 16, 49) if grid is None else np.asarray(grid, float)
     classes = oof_classes(oof); P = oof[[f'p_{c}' for c in classes]].to_numpy(float)
     rt = [_recall(oof.label, weighted_pred(P, classes, {**(weights or {}), target: w}), target) for w in grid]
     rk = [_recall(oof.label, weighted_pred(P, classes, {**(weights or {}), target: w}), keep) for w in grid]
