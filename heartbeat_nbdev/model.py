@@ -208,15 +208,9 @@ def _identity(meta:dict) -> dict:
                 normalize=json.dumps(bool(meta.get('normalize', True))), spec_config=json.dumps(meta['spec_config'], sort_keys=True))
 
 def _atomic_write_text(path:Path, text:str):
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix='.' + path.name, suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'w') as f: f.write(text)
-        os.chmod(tmp, 0o666 & ~_umask()); os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp): os.remove(tmp)
-
-def _umask() -> int:
-    m = os.umask(0); os.umask(m); return m
+    "Write `text` to `path` with `spectrogram.atomic_write`: the old file or the new one, never half of one; usual permissions."
+    from heartbeat_nbdev.spectrogram import atomic_write
+    atomic_write(path, lambda t: Path(t).write_text(text))
 
 # %% ../nbs/02a_model.ipynb #527e7d53
 def write_model(model, # a PyTorch module (fastai body + head)
@@ -234,13 +228,9 @@ def write_model(model, # a PyTorch module (fastai body + head)
     sd = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     bad = [k for k, v in sd.items() if v.is_floating_point() and not bool(v.isfinite().all())]
     if bad: raise ValueError(f"the model has non-finite weights ({', '.join(bad[:3])}): not saved")
-    fd, tmp = tempfile.mkstemp(dir=path, prefix='.model.safetensors', suffix='.tmp'); os.close(fd)
-    try:
-        safetensors.torch.save_file(sd, tmp, metadata=_identity(meta)); os.chmod(tmp, 0o666 & ~_umask())
-        meta['weights_sha256'] = file_sha256(tmp)
-        os.replace(tmp, path/'model.safetensors')
-    finally:
-        if os.path.exists(tmp): os.remove(tmp)
+    from heartbeat_nbdev.spectrogram import atomic_write
+    atomic_write(path/'model.safetensors', lambda t: safetensors.torch.save_file(sd, t, metadata=_identity(meta)))
+    meta['weights_sha256'] = file_sha256(path/'model.safetensors')
     _atomic_write_text(path/'model.json', json.dumps(meta, indent=1))
     if (path/'model.onnx').exists(): (path/'model.onnx').unlink()   # made from other weights
     return meta
@@ -429,21 +419,19 @@ def export_onnx(model_dir:str|Path, # a model folder written by `write_model`
     model, meta = load_model(model_dir)
     fm = fed_model(model, bool(meta.get('normalize', True)))
     sz = meta['img_size']; h, w = (sz, sz) if isinstance(sz, int) else sz
-    fd, tmp = tempfile.mkstemp(dir=model_dir, prefix='.model.onnx', suffix='.tmp'); os.close(fd)
-    try:
+    def write(tmp):   # export, stamp the metadata, check against PyTorch; only then does `atomic_write` put it in place
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
             torch.onnx.export(fm, (torch.zeros(2, h, w),), tmp, dynamo=False, input_names=['windows'], output_names=['probs'],
                               dynamic_axes={'windows': {0: 'n'}, 'probs': {0: 'n'}}, opset_version=17)
         om = onnx.load(tmp)
         for k, v in _onnx_props(meta).items(): om.metadata_props.add(key=k, value=v)
-        onnx.save(om, tmp); os.chmod(tmp, 0o666 & ~_umask())
+        onnx.save(om, tmp)
         x = check_windows if check_windows is not None else np.random.default_rng(0).uniform(0, 255, (4, h, w)).astype(np.float32)
         d = np.abs(OnnxRunner(tmp, meta)(x) - TorchRunner(model, meta)(x)).max()
         if not d <= tol: raise RuntimeError(f"ONNX Runtime differs from PyTorch by {d:.2g} (> {tol}): model.onnx not written")
-        os.replace(tmp, model_dir/'model.onnx')
-    finally:
-        if os.path.exists(tmp): os.remove(tmp)
+    from heartbeat_nbdev.spectrogram import atomic_write
+    atomic_write(model_dir/'model.onnx', write)
     return model_dir/'model.onnx'
 
 # %% ../nbs/02a_model.ipynb #80b44d44

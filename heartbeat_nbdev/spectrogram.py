@@ -174,6 +174,9 @@ def spectrogram_images(y:np.ndarray, cfg:SpecConfig=SpecConfig()) -> tuple[list[
     return [to_image(db, cfg) for db in logmel(ws, cfg)], st, pad
 
 # %% ../nbs/02_spectrograms.ipynb #6857a96e
+def _umask() -> int:
+    m = os.umask(0); os.umask(m); return m
+
 def atomic_write(path:str|Path, # the file to write or replace
                  write, # called as `write(tmp)` with a temporary file name beside `path`; writes the whole file there
                 ) -> Path:
@@ -181,7 +184,10 @@ def atomic_write(path:str|Path, # the file to write or replace
     path = Path(path)
     tmp = path.parent/f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
     os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))   # 0666 less the umask, as open() makes files
-    try: write(str(tmp)); os.replace(tmp, path)
+    try:
+        write(str(tmp))
+        os.chmod(tmp, 0o666 & ~_umask())   # also when `write` replaced the file with one of its own (safetensors makes 0600 files)
+        os.replace(tmp, path)
     finally:
         if tmp.exists(): tmp.unlink()
     return path
