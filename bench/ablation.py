@@ -12,9 +12,8 @@ bench/results/ablation/<row>-s<seed>.csv (paths relative to the data folder) wit
 machine, wall time); the table (bench/results/ablation.md/.json) is rebuilt from those files by `recipe.ablation_table`.
 ImageNet weights: torchvision's cache, else --weights-dir (a folder holding mobilenet_v2-b0353104.pth).
 """
-import argparse, json, os, platform, subprocess, sys, time, warnings
+import argparse, json, os, sys, time, warnings
 from pathlib import Path
-import torch
 from heartbeat_nbdev.data import get_recordings, find_data_path
 import pandas as pd
 from heartbeat_nbdev.recipe import BASE, LEVERS, cv_predictions, ablation_table, machine_info, crossfit, ensemble, OPERATING_TARGET, markdown_table
