@@ -85,25 +85,21 @@ def main():
         imgs = set(wins.img[wins.path == str(a)]) & set(wins.img[wins.path == str(b)])
         return n == {str(a): 3, str(b): 11} and not imgs, f"windows {sorted(n.values())} (want [3, 11]), {len(imgs)} shared images"
 
-    @case('zero-byte cached PNG')
-    def _():
-        a = synth_wav(tmp/'c3'/'a.wav', 6.0)
+    def damaged_png(sub, i, damage):
+        "Cache a 6 s recording, damage its window `i` image with `damage(bytes)`, cache again: (rebuilt with a message?, message)."
+        a = synth_wav(tmp/sub/'a.wav', 6.0)
         recs = pd.DataFrame(dict(path=[str(a)]))
-        wins, _, _ = spec(recs, tmp/'c3spec')
-        Path(wins.img[0]).write_bytes(b'')
-        wins, _, msg = spec(recs, tmp/'c3spec')
+        wins, _, _ = spec(recs, tmp/f'{sub}spec')
+        Path(wins.img[i]).write_bytes(damage(Path(wins.img[i]).read_bytes()))
+        wins, _, msg = spec(recs, tmp/f'{sub}spec')
         for p in wins.img: Image.open(p).load()
-        return 'damaged' in msg, msg or 'no message (the empty PNG was served)'
+        return 'damaged' in msg, msg or 'no message (the damaged PNG was served)'
+
+    @case('zero-byte cached PNG')
+    def _(): return damaged_png('c3', 0, lambda b: b'')
 
     @case('truncated PNG')
-    def _():
-        a = synth_wav(tmp/'c3b'/'a.wav', 6.0)
-        recs = pd.DataFrame(dict(path=[str(a)]))
-        wins, _, _ = spec(recs, tmp/'c3bspec')
-        Path(wins.img[1]).write_bytes(Path(wins.img[1]).read_bytes()[:120])
-        wins, _, msg = spec(recs, tmp/'c3bspec')
-        for p in wins.img: Image.open(p).load()
-        return 'damaged' in msg, msg or 'no message'
+    def _(): return damaged_png('c3b', 1, lambda b: b[:120])
 
     @case('truncated manifest')
     def _():
