@@ -4,19 +4,23 @@
     python bench/ablation.py --rows specaug-mixup --seeds 42,43,44
     python bench/ablation.py --baselines logreg,hgb                     # the MFCC baselines' out-of-fold predictions
     python bench/ablation.py --posthoc specaug                          # + calibration, + MFCC ensemble, + operating point
+    python bench/ablation.py --rows indomain --seeds 42,43,44           # pretrains on the other databases first
+    python bench/ablation.py --dataset physionet2016 --task abnormal --rows base --seeds 42   # record-grouped CV of another database
     python bench/ablation.py --table                                    # only rebuild the table from saved files
 
 Every row is `heartbeat_nbdev.recipe.LEVERS[row]` on top of `recipe.BASE` (MobileNetV2 with torchvision's ImageNet
 file, 128 px, class-weighted loss, batch 32, lr 1e-3, AdamW, one-cycle, wd 0). Out-of-fold recording predictions go to
 bench/results/ablation/<row>-s<seed>.csv (paths relative to the data folder) with a .json beside it (command, commit,
-machine, wall time); the table (bench/results/ablation.md/.json) is rebuilt from those files by `recipe.ablation_table`.
+machine, wall time). A row with `pretrain` (the in-domain lever) first trains, once, `recipe.PRETRAIN[name]` on all the
+recordings of the other databases (never PASCAL) from the ImageNet file, into --models/pretrain-<name> (its record in
+bench/results/pretrain-<name>.json), and fine-tunes from that model's body; the table (bench/results/ablation.md/.json) is rebuilt from those files by `recipe.ablation_table`.
 ImageNet weights: torchvision's cache, else --weights-dir (a folder holding mobilenet_v2-b0353104.pth).
 """
 import argparse, json, os, sys, time, warnings
 from pathlib import Path
 from heartbeat_nbdev.data import get_recordings, find_data_path
 import pandas as pd
-from heartbeat_nbdev.recipe import BASE, LEVERS, cv_predictions, ablation_table, machine_info, crossfit, ensemble, OPERATING_TARGET, markdown_table
+from heartbeat_nbdev.recipe import BASE, LEVERS, PRETRAIN, cv_predictions, ablation_table, machine_info, crossfit, ensemble, OPERATING_TARGET, markdown_table
 from heartbeat_nbdev.baseline import crossval_baseline
 
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -24,29 +28,52 @@ ap.add_argument('--rows', default='base,specaug,specaug-mixup')
 ap.add_argument('--seeds', default='42')
 ap.add_argument('--k', type=int, default=5)
 ap.add_argument('--weights-dir', default=os.environ.get('HEARTBEAT_WEIGHTS'))
-ap.add_argument('--out', default='bench/results/ablation')
+ap.add_argument('--dataset', default=None, help='another database (07_databases), CV-ed on its own; default PASCAL')
+ap.add_argument('--task', default=None, help="with --dataset: its task ('abnormal', 'murmur')")
+ap.add_argument('--out', default=None, help='default bench/results/ablation, or bench/results/ablation-<dataset>-<task>')
 ap.add_argument('--table', action='store_true', help='only rebuild the table from the saved files')
 ap.add_argument('--baselines', default='', help='MFCC baselines to cross-validate (logreg,hgb)')
 ap.add_argument('--posthoc', default='', help='rows to derive cross-fitted calibration / ensemble / operating-point rows from')
 ap.add_argument('--ensemble-with', default='mfcc-logreg')
+ap.add_argument('--models', default='models', help='where pretrained (in-domain) models are kept')
 a = ap.parse_args()
-out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
+if a.dataset and not a.task: sys.exit("error: --dataset needs --task")
+out = Path(a.out or ('bench/results/ablation' + (f'-{a.dataset}-{a.task}' if a.dataset else ''))); out.mkdir(parents=True, exist_ok=True)
 if not a.table:
     warnings.simplefilter('ignore')
-    root = find_data_path(); recs = get_recordings(root)
+    if a.dataset:
+        from heartbeat_nbdev.databases import load_task, find_database
+        recs = load_task(a.dataset, a.task); root = find_database(a.dataset)
+    else: root = find_data_path(); recs = get_recordings(root)
     wf = Path(a.weights_dir)/'mobilenet_v2-b0353104.pth' if a.weights_dir else None
     pretrained = str(wf) if wf is not None and wf.exists() else True
+    def pretrain(name, kw):
+        "The folder of the in-domain pretrained model `name` (`recipe.PRETRAIN`), trained here first if missing."
+        d = Path(a.models)/f'pretrain-{name}'
+        if (d/'model.json').exists(): print(f"{d} exists: reused"); return str(d)
+        from heartbeat_nbdev.train import run_training
+        t0 = time.perf_counter()
+        res = run_training(**PRETRAIN[name], out=str(d), all_data=True, seed=42, arch=kw['arch'], img_size=kw['img_size'],
+                           epochs=kw['epochs'], bs=kw['bs'], lr=kw['lr'], wd=kw['wd'], class_weights=kw['class_weights'],
+                           weights=pretrained if isinstance(pretrained, str) else None)
+        (out.parent/f'pretrain-{name}.json').write_text(json.dumps(dict(name=name, **PRETRAIN[name], out=str(d), seed=42,
+            settings={k: kw[k] for k in ('arch', 'img_size', 'epochs', 'bs', 'lr', 'wd', 'class_weights')},
+            n_recordings=res['settings'].get('n_train_recordings'), train_seconds=res['train_seconds'],
+            wall_seconds=time.perf_counter() - t0, command=' '.join(['python'] + sys.argv), **machine_info()), indent=1))
+        return str(d)
     for row in filter(None, a.rows.split(',')):
         for seed in map(int, a.seeds.split(',')):
             f = out/f"{row}-s{seed}.csv"
             if f.exists(): print(f"{f} exists: reused"); continue
             kw = {**BASE, **LEVERS[row]}
+            start = pretrain(kw.pop('pretrain'), kw) if 'pretrain' in kw else pretrained
             t0 = time.perf_counter()
-            oof = cv_predictions(recs, k=a.k, seed=seed, pretrained=pretrained, **kw)
+            oof = cv_predictions(recs, k=a.k, seed=seed, pretrained=start, **kw)
             wall = time.perf_counter() - t0
             oof['path'] = [os.path.relpath(p, root) for p in oof.path]
             oof.to_csv(f, index=False)
-            f.with_suffix('.json').write_text(json.dumps(dict(row=row, seed=seed, k=a.k, settings={**kw, 'pretrained': 'ImageNet' if pretrained else False},
+            f.with_suffix('.json').write_text(json.dumps(dict(row=row, seed=seed, k=a.k, dataset=a.dataset or 'pascal', task=a.task or 'pascal5', settings={**kw, 'pretrained': 'ImageNet' if pretrained else False},
+                **({'pretrained_from': str(start)} if start is not pretrained else {}),
                 command=' '.join(['python'] + sys.argv), wall_seconds=wall, **machine_info()), indent=1))
             print(f"{row} seed {seed}: {wall/60:.1f} min -> {f}", flush=True)
     for b in filter(None, a.baselines.split(',')):

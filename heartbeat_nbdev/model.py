@@ -15,10 +15,10 @@ from fastcore.script import call_parse
 
 # %% auto #0
 __all__ = ['ARCHS', 'UNCERTAIN', 'UNCERTAIN_THRESHOLD', 'IMAGENET_STATS', 'WeightsUnavailable', 'imagenet_state_dict',
-           'imagenet_cached', 'load_weights_file', 'base_model', 'body_head_model', 'shared_weights_file',
-           'apply_threshold', 'temperature_scale', 'ModelError', 'check_operating_point', 'check_meta', 'file_sha256',
-           'write_model', 'read_model_meta', 'load_model', 'window_batch', 'fed_model', 'WindowClassifier',
-           'as_classifier', 'TorchRunner', 'OnnxRunner', 'export_onnx', 'export_cli']
+           'imagenet_cached', 'load_weights_file', 'backbone_state_dict', 'base_model', 'body_head_model',
+           'shared_weights_file', 'apply_threshold', 'temperature_scale', 'ModelError', 'check_operating_point',
+           'check_meta', 'file_sha256', 'write_model', 'read_model_meta', 'load_model', 'window_batch', 'fed_model',
+           'WindowClassifier', 'as_classifier', 'TorchRunner', 'OnnxRunner', 'export_onnx', 'export_cli']
 
 # %% ../nbs/02a_model.ipynb #c24808b4
 def _torch():
@@ -67,8 +67,22 @@ def load_weights_file(path:str|Path) -> dict:
     try: return _torch().load(path, map_location='cpu', weights_only=True)
     except Exception as e: raise WeightsUnavailable(f"{path} is not a plain state-dict file ({type(e).__name__}: {e})") from e
 
+def backbone_state_dict(path:str|Path, # a model folder written by `write_model` (e.g. by `heartbeat-train`)
+                        arch:str, # the architecture it must be
+                       ) -> dict:
+    "The torchvision-named weights of the body of a saved heartbeat model (its head left out), to fine-tune from."
+    import safetensors.torch, torchvision
+    meta = read_model_meta(path)
+    if meta['arch'] != arch: raise WeightsUnavailable(f"{path} holds a {meta['arch']} model, not a {arch}")
+    names = [n for n, _ in getattr(torchvision.models, ARCHS[arch][0])(weights=None).named_children()]
+    sd = safetensors.torch.load_file(str(Path(path)/meta['weights']))
+    out = {}
+    for k, v in sd.items():   # fastai's body is `Sequential(*children[:cut])`: key `0.<i>.rest` is `<child i>.rest`
+        if k.startswith('0.'): i, rest = k[2:].split('.', 1); out[f"{names[int(i)]}.{rest}"] = v
+    return out
+
 def base_model(arch:str='resnet50', # one of `ARCHS`
-               pretrained:bool|str|Path=True, # True: ImageNet; a path: that state dict; False: random init
+               pretrained:bool|str|Path=True, # True: ImageNet; a file: that state dict; a model folder: its body; False: random init
                allow_download:bool=True) -> tuple:
     "(torchvision model, weights source) for `arch`, its weights loaded as asked."
     if arch not in ARCHS: raise ValueError(f"unknown arch {arch!r}; choose from {', '.join(ARCHS)}")
@@ -76,6 +90,10 @@ def base_model(arch:str='resnet50', # one of `ARCHS`
     m = getattr(torchvision.models, ARCHS[arch][0])(weights=None)
     if pretrained is False or pretrained is None: return m, None
     if pretrained is True: sd, src = imagenet_state_dict(arch, allow_download)
+    elif Path(pretrained).is_dir():   # in-domain pretraining: the body of a heartbeat model; the classifier stays new
+        try: sd = {**m.state_dict(), **backbone_state_dict(pretrained, arch)}
+        except ModelError as e: raise WeightsUnavailable(str(e)) from None
+        src = str(pretrained)
     else: sd, src = load_weights_file(pretrained), str(pretrained)
     try: m.load_state_dict(sd)
     except RuntimeError as e: raise WeightsUnavailable(f"{src} does not fit {arch}: {str(e)[:300]}") from e

@@ -16,9 +16,9 @@ from .analysis import reliability
 from .model import apply_threshold, temperature_scale
 
 # %% auto #0
-__all__ = ['BASE', 'LEVERS', 'OPERATING_TARGET', 'cv_predictions', 'machine_info', 'oof_classes', 'oof_metrics', 'run_metrics',
-           'summarise', 'fmt_summary', 'ablation_table', 'markdown_table', 'weighted_pred', 'fit_temperature',
-           'choose_operating_point', 'crossfit', 'ensemble', 'plot_operating_curve']
+__all__ = ['BASE', 'LEVERS', 'PRETRAIN', 'OPERATING_TARGET', 'cv_predictions', 'machine_info', 'oof_classes', 'oof_metrics',
+           'run_metrics', 'summarise', 'fmt_summary', 'ablation_table', 'markdown_table', 'weighted_pred',
+           'fit_temperature', 'choose_operating_point', 'crossfit', 'ensemble', 'plot_operating_curve']
 
 # %% ../nbs/09_recipe.ipynb #ca934d49
 def cv_predictions(recs:pd.DataFrame, # from `get_recordings` (labelled, readable rows are used)
@@ -53,7 +53,11 @@ LEVERS = {
     'specaug-mixup-10ep': dict(augment=True, mixup=0.4, epochs=10),
     'specaug-freeze1': dict(augment=True, freeze_epochs=1), # fine_tune-style: the head alone first
     'specaug-224': dict(augment=True, img_size=224),
+    # in-domain pretraining: ImageNet MobileNetV2 trained on the other databases (normal vs abnormal, all their shared
+    # recordings, no PASCAL), then fine-tuned like `base`; bench/ablation.py trains that model first (`PRETRAIN`)
+    'indomain': dict(pretrain='external-abnormal'),
 }
+PRETRAIN = {'external-abnormal': dict(dataset='physionet2016,circor2022,yaseen2018', task='abnormal')}
 
 def machine_info() -> dict:
     "Where and with what a figure was measured: commit, host CPU count, GPU, torch version, date."
@@ -91,9 +95,10 @@ _SUMMARY_COLS = ('balanced_accuracy', 'macro_f1', 'recall_murmur', 'recall_norma
                  'recall_artifact', 'ece')
 
 def summarise(oof:pd.DataFrame, pred_col:str='pred') -> dict:
-    "Mean and std over (seed, fold) runs of the main metrics, and balanced accuracy of set A and set B apart (pooled)."
+    "Mean and std over (seed, fold) runs of the main metrics (every class's recall), and balanced accuracy of set A and set B apart (pooled)."
     rm = run_metrics(oof, pred_col)
-    res = {c: (float(rm[c].mean()), float(rm[c].std(ddof=1)) if len(rm) > 1 else 0.) for c in _SUMMARY_COLS if c in rm}
+    cols = [c for c in _SUMMARY_COLS if c != 'ece'] + [c for c in rm if c.startswith('recall_') and c not in _SUMMARY_COLS] + ['ece']
+    res = {c: (float(rm[c].mean()), float(rm[c].std(ddof=1)) if len(rm) > 1 else 0.) for c in cols if c in rm}   # other tasks: their own recalls
     if 'set' in oof:
         for s in ('A', 'B'):
             g = oof[oof.set == s]
