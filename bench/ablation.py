@@ -103,6 +103,6 @@ for row in filter(None, a.posthoc.split(',')):
     save_derived(f"{row}+{a.ensemble_with}+op", crossfit(ens, operating_point=OPERATING_TARGET), [row, a.ensemble_with])
     print(f"post-hoc rows of {row} written", flush=True)
 tab = ablation_table(out)
-(out.parent/'ablation.md').write_text(markdown_table(tab) + '\n')
-tab.to_json(out.parent/'ablation.json', orient='records', indent=1)
+(out.parent/f'{out.name}.md').write_text(markdown_table(tab) + '\n')   # bench/results/ablation.md, or ablation-<dataset>-<task>.md
+tab.to_json(out.parent/f'{out.name}.json', orient='records', indent=1)
 print(tab.to_string())

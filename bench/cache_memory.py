@@ -40,7 +40,7 @@ stop.set(); th.join()
 kb = 1024   # ru_maxrss is in KiB on Linux
 res = dict(command=' '.join([Path(sys.executable).name] + sys.argv), dataset=a.dataset,
            commit=subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True).stdout.strip(),
-           machine=f"{platform.machine()} {platform.processor() or ''}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f} at the end (shared machine)".strip(),
+           machine=f"{platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f} at the end" + (' (shared with other jobs)' if os.getloadavg()[0] > os.cpu_count() else ''),
            python=platform.python_version(), workers=a.workers, spec_config=cfg.key,
            recordings=int(len(recs)), recordings_cached=int(wins.path.nunique()), skipped=int(len(skipped)), windows=int(len(wins)),
            audio_hours=round(float(recs.duration.sum())/3600, 2), longest_recording_s=round(float(recs.duration.max()), 1),

@@ -53,6 +53,8 @@ LEVERS = {
     'specaug-mixup-10ep': dict(augment=True, mixup=0.4, epochs=10),
     'specaug-freeze1': dict(augment=True, freeze_epochs=1), # fine_tune-style: the head alone first
     'specaug-224': dict(augment=True, img_size=224),
+    'freeze1': dict(freeze_epochs=1),                       # `base` with the head trained alone for one epoch first
+    '10ep': dict(epochs=10),                                # `base` with a longer schedule
     # in-domain pretraining: ImageNet MobileNetV2 trained on the other databases (normal vs abnormal, all their shared
     # recordings, no PASCAL), then fine-tuned like `base`; bench/ablation.py trains that model first (`PRETRAIN`)
     'indomain': dict(pretrain='external-abnormal'),
