@@ -39,7 +39,7 @@ dbs = [n for n in a.only.split(',') if have_database(n)]
 small = dict(arch='mobilenet_v2', weights=str(w), img_size=a.img_size, epochs=a.epochs, class_weights=True, workers=a.workers, spec_out=a.spec_out)
 meta = dict(command=' '.join(['python'] + sys.argv), task=a.task,
             commit=subprocess.run(['git', '-C', str(Path(__file__).parent), 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True).stdout.strip(),
-            machine=f"{platform.machine()}, {os.cpu_count()} cores, no GPU" + ('' if not os.getloadavg()[0] > os.cpu_count() else ', shared with other jobs'),
+            machine=f"{platform.machine()}, {os.cpu_count()} cores, no GPU, 5-minute load average {os.getloadavg()[1]:.1f} at start",
             setting=f"mobilenet_v2 ImageNet, {a.img_size} px, class-weighted, {a.epochs} epochs, batch 32, lr 1e-3; cross-database tests on up to {a.max_test or 'all'} recordings",
             databases=dbs, rows=[])
 out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
