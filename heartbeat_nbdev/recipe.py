@@ -1,4 +1,4 @@
-"""Levers measured one by one on patient-grouped cross-validation over several seeds: augmentation, mixup, longer schedules, an MFCC ensemble, a murmur-sensitive operating point and calibration, all chosen on out-of-fold predictions.
+"""Levers measured one by one on patient-grouped cross-validation over several seeds: augmentation, mixup, longer schedules, frozen first epochs, in-domain pretraining on the other databases, an MFCC ensemble, a murmur-sensitive operating point and calibration, all chosen on out-of-fold predictions.
 
 Docs: https://heartbeat-nbdev.github.io/heartbeat_nbdev/recipe.html.md"""
 
