@@ -228,7 +228,7 @@ def note_cell(nb_name, record):
 
 # ---- 5. checks ---------------------------------------------------------------------------------------------------------
 def check_notebooks(fns):
-    "Problems with the saved outputs of `fns`: size, progress bars, widget state, local paths, execution counts."
+    "Problems with the saved outputs of `fns`: size, progress bars, widget state, local paths, library warnings, execution counts."
     probs, total = [], 0
     local = [str(ROOT), str(Path.home()) + '/'] + [os.environ[v] for v in ('HEARTBEAT_DATA', 'HEARTBEAT_WEIGHTS') if os.environ.get(v)]
     for fn in fns:
@@ -245,6 +245,7 @@ def check_notebooks(fns):
                 if '<progress' in txt or '\r' in txt or '\x1b[' in txt: probs.append(f"{fn.name}: cell {c['id']}: progress bar or terminal codes in an output")
                 bad = [p for p in local if p and p in txt] + _abs_path.findall(txt)
                 if bad: probs.append(f"{fn.name}: cell {c['id']}: a local path in an output ({bad[0]})")
+                if 'site-packages/' in txt: probs.append(f"{fn.name}: cell {c['id']}: a library's warning or traceback in an output (fix its cause, or silence it where it is expected)")
     if total > MAX_ALL_BYTES: probs.append(f"the notebooks hold {total/1e6:.2f} MB (limit {MAX_ALL_BYTES/1e6:g} MB)")
     return probs, total
 
