@@ -17,7 +17,7 @@ from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, ColReader, 
                                create_body, add_head, ProgressCallback, Transform, TensorImage, MixUp, store_attr)
 from fastai.vision.learner import _resnet_split
 from fastcore.script import call_parse
-from sklearn.metrics import confusion_matrix, precision_recall_fscore_support, balanced_accuracy_score, f1_score
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support, balanced_accuracy_score, f1_score, recall_score
 import safetensors.torch
 from .model import (ARCHS, WeightsUnavailable, _hub_dir, _imagenet_weights, imagenet_state_dict, imagenet_cached,
                                      load_weights_file, base_model, body_head_model, _num_features, shared_weights_file,
@@ -120,9 +120,9 @@ def classification_metrics(y_true, y_pred, classes) -> dict:
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=list(classes), zero_division=0)
     present = [c for c in classes if (y_true == c).any()]
-    with warnings.catch_warnings():   # a class predicted but absent from y_true (a rare class missing from a fold) is expected:
-        warnings.filterwarnings('ignore', 'y_pred contains classes not in y_true')   # the mean is over the classes present
-        ba = float(balanced_accuracy_score(y_true, y_pred)) if len(y_true) else float('nan')
+    # balanced accuracy = the mean recall over the classes in y_true (sklearn's definition; a rare class missing from a
+    # fold, or a fold of one class, is expected here, so no warning about it)
+    ba = float(recall_score(y_true, y_pred, labels=np.unique(y_true), average='macro', zero_division=0)) if len(y_true) else float('nan')
     return dict(n=int(len(y_true)), accuracy=float((y_true == y_pred).mean()), balanced_accuracy=ba,
                 macro_f1=float(f1_score(y_true, y_pred, labels=present, average='macro', zero_division=0)),
                 per_class={c: dict(precision=float(p[i]), recall=float(r[i]), f1=float(f[i]), support=int(s[i])) for i, c in enumerate(classes)},
@@ -170,9 +170,12 @@ def train(wins:pd.DataFrame, # from `training_windows`: `img`, `label`, `is_vali
     if fp16: learn = learn.to_fp16()
     if not progress: learn.remove_cb(ProgressCallback)
     t0 = time.perf_counter()
-    if freeze_epochs and src is not None:
-        learn.freeze(); learn.fit_one_cycle(freeze_epochs, lr)
-    learn.unfreeze(); learn.fit_one_cycle(epochs, lr)
+    with warnings.catch_warnings():
+        # all-data training: fastai's validation pass over the empty validation side warns "Your generator is empty"
+        if not has_valid: warnings.filterwarnings('ignore', 'Your generator is empty')
+        if freeze_epochs and src is not None:
+            learn.freeze(); learn.fit_one_cycle(freeze_epochs, lr)
+        learn.unfreeze(); learn.fit_one_cycle(epochs, lr)
     train_s = time.perf_counter() - t0
     # the per-epoch history first: `evaluate` (`get_preds`) overwrites `learn.recorder.values`
     hist = [{k: (None if x is None else float(x)) for k, x in zip(learn.recorder.metric_names[1:-1], v)} for v in learn.recorder.values]
