@@ -142,7 +142,7 @@ def _finish(rows:list, database:str, root:Path) -> pd.DataFrame:
     df = pd.DataFrame(rows).reindex(columns=DB_COLS)
     df['database'] = database
     df['channels'] = df.channels.astype('Int64')
-    df['has_patient_ids'] = df.has_patient_ids.fillna(database not in NO_PATIENT_IDS).astype(bool)
+    df['has_patient_ids'] = df.has_patient_ids.astype(object).fillna(database not in NO_PATIENT_IDS).astype(bool)
     if (n := df.error.notna().sum()):
         warnings.warn(f"{database}: {n} of {len(df)} rows in {root} have an error: " + '; '.join(df.error.dropna().head(5)) + (' ...' if n > 5 else ''))
     return df.reset_index(drop=True)
