@@ -23,6 +23,7 @@ from heartbeat_nbdev.data import get_recordings, find_data_path
 import pandas as pd
 from heartbeat_nbdev.recipe import BASE, LEVERS, PRETRAIN, cv_predictions, ablation_table, machine_info, crossfit, ensemble, OPERATING_TARGET, markdown_table
 from heartbeat_nbdev.baseline import crossval_baseline
+from heartbeat_nbdev.spectrogram import SpecConfig
 
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 ap.add_argument('--rows', default='base,specaug,specaug-mixup')
@@ -68,8 +69,9 @@ if not a.table:
             if f.exists(): print(f"{f} exists: reused"); continue
             kw = {**BASE, **LEVERS[row]}
             start = pretrain(kw.pop('pretrain'), kw) if 'pretrain' in kw else pretrained
+            cfg = SpecConfig(**kw['spec']) if 'spec' in kw else SpecConfig()   # input levers change the spectrogram settings
             t0 = time.perf_counter()
-            oof = cv_predictions(recs, k=a.k, seed=seed, pretrained=start, **kw)
+            oof = cv_predictions(recs, k=a.k, seed=seed, pretrained=start, cfg=cfg, **{k: v for k, v in kw.items() if k != 'spec'})
             wall = time.perf_counter() - t0
             oof['path'] = [os.path.relpath(p, root) for p in oof.path]
             oof.to_csv(f, index=False)
