@@ -204,11 +204,13 @@ def crossfit(oof:pd.DataFrame, calibrate:bool=True, operating_point:dict|None=No
     return pd.concat(out).loc[oof.index]
 
 def ensemble(a:pd.DataFrame, b:pd.DataFrame, w:float=0.5) -> pd.DataFrame:
-    "Out-of-fold table whose probabilities are `w * a + (1 - w) * b` (matched on `path`, `seed` of `a`; `b` may have one seed)."
+    "Out-of-fold table whose probabilities are `w * a + (1 - w) * b`, matched on `path` and `seed` when `b` has every seed of `a` (two CNN rows), else on `path` with `b`'s first seed (a one-seed baseline)."
     classes = oof_classes(a); pc = [f'p_{c}' for c in classes]
-    bb = b.drop_duplicates('path').set_index('path')[pc]
-    if not a.path.isin(bb.index).all(): raise ValueError(f"{(~a.path.isin(bb.index)).sum()} recordings of `a` are missing from `b`")
-    r = a.copy(); r[pc] = w*a[pc].to_numpy(float) + (1 - w)*bb.loc[a.path].to_numpy(float)
+    keys = ['path', 'seed'] if 'seed' in b and set(a.seed) <= set(b.seed) else ['path']
+    bb = b.drop_duplicates(keys).set_index(keys)[pc]
+    ka = pd.MultiIndex.from_frame(a[keys]) if len(keys) > 1 else pd.Index(a.path)
+    if not ka.isin(bb.index).all(): raise ValueError(f"{(~ka.isin(bb.index)).sum()} recordings of `a` are missing from `b`")
+    r = a.copy(); r[pc] = w*a[pc].to_numpy(float) + (1 - w)*bb.loc[ka].to_numpy(float)
     r['pred'] = weighted_pred(r[pc].to_numpy(float), classes)
     return r
 
