@@ -37,6 +37,7 @@ ap.add_argument('--table', action='store_true', help='only rebuild the table fro
 ap.add_argument('--baselines', default='', help='MFCC baselines to cross-validate (logreg,hgb)')
 ap.add_argument('--posthoc', default='', help='rows to derive cross-fitted calibration / ensemble / operating-point rows from')
 ap.add_argument('--ensemble-with', default='mfcc-logreg')
+ap.add_argument('--seed-pairs', default='', help="rows whose seeds are averaged two by two (42 with 43, 43 with 44, 44 with 42): the control for a two-model ensemble")
 ap.add_argument('--models', default='models', help='where pretrained (in-domain) models are kept')
 a = ap.parse_args()
 if a.dataset and not a.task: sys.exit("error: --dataset needs --task")
@@ -109,6 +110,14 @@ for row in filter(None, a.posthoc.split(',')):
     save_derived(f"{row}+{a.ensemble_with}+cal", crossfit(ens), [row, a.ensemble_with])
     save_derived(f"{row}+{a.ensemble_with}+op", crossfit(ens, operating_point=target), [row, a.ensemble_with])
     print(f"post-hoc rows of {row} written", flush=True)
+for row in filter(None, a.seed_pairs.split(',')):   # the same recipe, two seeds averaged: what any two-model average gains
+    oof = load_row(row); seeds = sorted(oof.seed.unique())
+    if len(seeds) < 2: sys.exit(f"--seed-pairs {row}: needs two seeds or more")
+    ens = pd.concat([ensemble(oof[oof.seed == s], oof[oof.seed == t].assign(seed=s)) for s, t in zip(seeds, seeds[1:] + seeds[:1])])
+    save_derived(f"{row}+2seeds", ens, [row])
+    save_derived(f"{row}+2seeds+cal", crossfit(ens), [row])
+    save_derived(f"{row}+2seeds+op", crossfit(ens, operating_point=target), [row])
+    print(f"seed-pair rows of {row} written", flush=True)
 tab = ablation_table(out)
 (out.parent/f'{out.name}.md').write_text(markdown_table(tab) + '\n')   # bench/results/ablation.md, or ablation-<dataset>-<task>.md
 tab.to_json(out.parent/f'{out.name}.json', orient='records', indent=1)
