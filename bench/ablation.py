@@ -37,6 +37,7 @@ ap.add_argument('--table', action='store_true', help='only rebuild the table fro
 ap.add_argument('--baselines', default='', help='MFCC baselines to cross-validate (logreg,hgb)')
 ap.add_argument('--posthoc', default='', help='rows to derive cross-fitted calibration / ensemble / operating-point rows from')
 ap.add_argument('--ensemble-with', default='mfcc-logreg')
+ap.add_argument('--seed-average', default='', help='rows whose seeds are all averaged into one model per fold (an ensemble of every seed)')
 ap.add_argument('--seed-pairs', default='', help="rows whose seeds are averaged two by two (42 with 43, 43 with 44, 44 with 42): the control for a two-model ensemble")
 ap.add_argument('--models', default='models', help='where pretrained (in-domain) models are kept')
 a = ap.parse_args()
@@ -118,6 +119,14 @@ for row in filter(None, a.seed_pairs.split(',')):   # the same recipe, two seeds
     save_derived(f"{row}+2seeds+cal", crossfit(ens), [row])
     save_derived(f"{row}+2seeds+op", crossfit(ens, operating_point=target), [row])
     print(f"seed-pair rows of {row} written", flush=True)
+for row in filter(None, a.seed_average.split(',')):   # every seed of a row averaged: one ensemble per fold, scored as one run a fold
+    oof = load_row(row); seeds = sorted(oof.seed.unique())
+    ens = oof[oof.seed == seeds[0]]
+    for t in seeds[1:]: ens = ensemble(ens, oof[oof.seed == t].assign(seed=seeds[0]), w=1 - 1/(seeds.index(t) + 1))   # running mean
+    name = f"{row}+{len(seeds)}seeds"
+    save_derived(name, ens, [row]); save_derived(f"{name}+cal", crossfit(ens), [row])
+    save_derived(f"{name}+op", crossfit(ens, operating_point=target), [row])
+    print(f"{name} rows written", flush=True)
 tab = ablation_table(out)
 (out.parent/f'{out.name}.md').write_text(markdown_table(tab) + '\n')   # bench/results/ablation.md, or ablation-<dataset>-<task>.md
 tab.to_json(out.parent/f'{out.name}.json', orient='records', indent=1)
