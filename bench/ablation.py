@@ -101,32 +101,29 @@ def save_derived(name, df, src):
 # the operating point: PASCAL's murmur screening target; a two-class task: both recalls at least 0.80 (then best MAcc)
 two = {'abnormal': ('abnormal', 'normal'), 'murmur': ('murmur', 'no_murmur')}.get(a.task)
 target = OPERATING_TARGET if two is None else dict(target=two[0], min_recall=0.80, keep=two[1], keep_recall=0.80, free=())
+def save_posthoc(name, df, src, itself=True):
+    "`name` (unless it is a row already written), and its cross-fitted calibration (`+cal`) and operating point (`+op`)."
+    if itself: save_derived(name, df, src)
+    save_derived(f"{name}+cal", crossfit(df), src)
+    save_derived(f"{name}+op", crossfit(df, operating_point=target), src)
 for row in filter(None, a.posthoc.split(',')):
     oof = load_row(row)
-    save_derived(f"{row}+cal", crossfit(oof), [row])
-    save_derived(f"{row}+op", crossfit(oof, operating_point=target), [row])
+    save_posthoc(row, oof, [row], itself=False)
     if not any(out.glob(f"{a.ensemble_with}-s*.csv")): continue
-    ens = ensemble(oof, load_row(a.ensemble_with))
-    save_derived(f"{row}+{a.ensemble_with}", ens, [row, a.ensemble_with])
-    save_derived(f"{row}+{a.ensemble_with}+cal", crossfit(ens), [row, a.ensemble_with])
-    save_derived(f"{row}+{a.ensemble_with}+op", crossfit(ens, operating_point=target), [row, a.ensemble_with])
+    save_posthoc(f"{row}+{a.ensemble_with}", ensemble(oof, load_row(a.ensemble_with)), [row, a.ensemble_with])
     print(f"post-hoc rows of {row} written", flush=True)
 for row in filter(None, a.seed_pairs.split(',')):   # the same recipe, two seeds averaged: what any two-model average gains
     oof = load_row(row); seeds = sorted(oof.seed.unique())
     if len(seeds) < 2: sys.exit(f"--seed-pairs {row}: needs two seeds or more")
     ens = pd.concat([ensemble(oof[oof.seed == s], oof[oof.seed == t].assign(seed=s)) for s, t in zip(seeds, seeds[1:] + seeds[:1])])
-    save_derived(f"{row}+2seeds", ens, [row])
-    save_derived(f"{row}+2seeds+cal", crossfit(ens), [row])
-    save_derived(f"{row}+2seeds+op", crossfit(ens, operating_point=target), [row])
+    save_posthoc(f"{row}+2seeds", ens, [row])
     print(f"seed-pair rows of {row} written", flush=True)
 for row in filter(None, a.seed_average.split(',')):   # every seed of a row averaged: one ensemble per fold, scored as one run a fold
     oof = load_row(row); seeds = sorted(oof.seed.unique())
     ens = oof[oof.seed == seeds[0]]
-    for t in seeds[1:]: ens = ensemble(ens, oof[oof.seed == t].assign(seed=seeds[0]), w=1 - 1/(seeds.index(t) + 1))   # running mean
-    name = f"{row}+{len(seeds)}seeds"
-    save_derived(name, ens, [row]); save_derived(f"{name}+cal", crossfit(ens), [row])
-    save_derived(f"{name}+op", crossfit(ens, operating_point=target), [row])
-    print(f"{name} rows written", flush=True)
+    for i, t in enumerate(seeds[1:], 2): ens = ensemble(ens, oof[oof.seed == t].assign(seed=seeds[0]), w=(i - 1)/i)   # running mean of i models
+    save_posthoc(f"{row}+{len(seeds)}seeds", ens, [row])
+    print(f"{row}+{len(seeds)}seeds rows written", flush=True)
 tab = ablation_table(out)
 (out.parent/f'{out.name}.md').write_text(markdown_table(tab) + '\n')   # bench/results/ablation.md, or ablation-<dataset>-<task>.md
 tab.to_json(out.parent/f'{out.name}.json', orient='records', indent=1)

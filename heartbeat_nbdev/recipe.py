@@ -208,7 +208,7 @@ def ensemble(a:pd.DataFrame, b:pd.DataFrame, w:float=0.5) -> pd.DataFrame:
     classes = oof_classes(a); pc = [f'p_{c}' for c in classes]
     keys = ['path', 'seed'] if 'seed' in b and set(a.seed) <= set(b.seed) else ['path']
     bb = b.drop_duplicates(keys).set_index(keys)[pc]
-    ka = pd.MultiIndex.from_frame(a[keys]) if len(keys) > 1 else pd.Index(a.path)
+    ka = a.set_index(keys).index
     if not ka.isin(bb.index).all(): raise ValueError(f"{(~ka.isin(bb.index)).sum()} recordings of `a` are missing from `b`")
     r = a.copy(); r[pc] = w*a[pc].to_numpy(float) + (1 - w)*bb.loc[ka].to_numpy(float)
     r['pred'] = weighted_pred(r[pc].to_numpy(float), classes)

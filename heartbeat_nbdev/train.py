@@ -17,7 +17,7 @@ from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, ColReader, 
                                create_body, add_head, ProgressCallback, Transform, TensorImage, MixUp, store_attr)
 from fastai.vision.learner import _resnet_split
 from fastcore.script import call_parse
-from sklearn.metrics import confusion_matrix, precision_recall_fscore_support, balanced_accuracy_score, f1_score, recall_score
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support, f1_score, recall_score
 import safetensors.torch
 from .model import (ARCHS, WeightsUnavailable, _hub_dir, _imagenet_weights, imagenet_state_dict, imagenet_cached,
                                      load_weights_file, base_model, body_head_model, _num_features, shared_weights_file,
