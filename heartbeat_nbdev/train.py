@@ -301,7 +301,7 @@ def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then
               task:str=None, # pascal5, abnormal or murmur (default: the database's usual task; see 07_databases)
               out:str='models/resnet50', # output folder for the model, metrics and plots
               spec_out:str='data/spectrograms', # spectrogram cache root
-              arch:str='resnet50', # resnet18, resnet34, resnet50 or mobilenet_v2
+              arch:str='resnet50', # resnet18/34/50, mobilenet_v2 or efficientnet_lite0/1/2 (see `model.ARCHS`)
               weights:str=None, # local state-dict file of ImageNet weights (default: torchvision's cache/download), or a model folder to fine-tune from
               no_pretrained:bool=False, # train from random initialisation
               epochs:int=5, bs:int=32, lr:float=1e-3, wd:float=0.0,
