@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated
 import numpy as np
 from fastcore.script import call_parse
-from .model import (UNCERTAIN_THRESHOLD, ModelError, apply_threshold, temperature_scale, read_model_meta, window_batch,
+from .model import (UNCERTAIN_THRESHOLD, ModelError, apply_threshold, temperature_scale, read_model_meta, is_ensemble, read_ensemble, window_batch,
                                    OnnxRunner, TorchRunner, load_model, _atomic_write_text)
 
 # %% auto #0
@@ -49,9 +49,14 @@ def _onnxruntime_available() -> bool:
     import importlib.util
     return importlib.util.find_spec('onnxruntime') is not None
 
+class _MeanRunner:
+    "The mean of several runners' probabilities."
+    def __init__(self, runs): self.runs = runs
+    def __call__(self, x): return np.mean([r(x) for r in self.runs], axis=0)
+
 class Predictor:
-    "A saved model ready to classify recordings."
-    def __init__(self, model_dir:str|Path, # folder written by `save_model` / `heartbeat-train`
+    "A saved model (or ensemble of models) ready to classify recordings."
+    def __init__(self, model_dir:str|Path, # folder written by `save_model` / `heartbeat-train` (or an ensemble folder, `write_ensemble`)
                  device:str|None=None, # torch backend: default cuda if available, else cpu
                  threshold:float|None=None, # below this pooled probability the answer is 'uncertain' (default: the model's operating point, else 0.5)
                  backend:str='auto', # 'auto', 'onnx' or 'torch'
@@ -59,7 +64,12 @@ class Predictor:
                 ):
         if backend not in ('auto', 'onnx', 'torch'): raise ValueError(f"unknown backend {backend!r}: use auto, onnx or torch")
         device = check_device(device)
-        self.dir, self.meta = Path(model_dir), read_model_meta(model_dir)
+        self.dir, ens = Path(model_dir), None
+        if is_ensemble(self.dir):   # several models: the mean of their probabilities, with the ensemble's operating point
+            ens, metas = read_ensemble(self.dir)
+            self.members = [Predictor(self.dir/n, device, threshold, backend, threads) for n in ens['members']]
+            self.meta = {**metas[0], 'operating_point': ens.get('operating_point'), 'ensemble': ens}
+        else: self.meta, self.members = read_model_meta(model_dir), []
         from heartbeat_nbdev.spectrogram import SpecConfig
         m = self.meta
         self.cfg, self.classes = SpecConfig.from_dict(m['spec_config']), list(m['classes'])
@@ -68,6 +78,9 @@ class Predictor:
         self.weights = dict(op.get('weights') or {})
         self.temperature = float(op.get('temperature', 1.0))   # calibration of the pooled probabilities (`09_recipe`)
         self.threshold = check_threshold(op.get('threshold', UNCERTAIN_THRESHOLD) if threshold is None else threshold)
+        if ens is not None:
+            self.run = _MeanRunner([p.run for p in self.members])
+            self.backend = '+'.join(sorted({p.backend for p in self.members})); return
         onnx_file = self.dir/'model.onnx'
         if backend == 'onnx':
             if device not in (None, 'cpu'): raise DeviceError(f"the onnx backend runs on the CPU; use --backend torch for {device}")

@@ -14,11 +14,12 @@ import numpy as np
 from fastcore.script import call_parse
 
 # %% auto #0
-__all__ = ['ARCHS', 'UNCERTAIN', 'UNCERTAIN_THRESHOLD', 'IMAGENET_STATS', 'WeightsUnavailable', 'imagenet_state_dict',
-           'imagenet_cached', 'load_weights_file', 'backbone_state_dict', 'base_model', 'body_head_model',
-           'shared_weights_file', 'apply_threshold', 'temperature_scale', 'ModelError', 'check_operating_point',
-           'check_meta', 'file_sha256', 'write_model', 'read_model_meta', 'load_model', 'window_batch', 'fed_model',
-           'WindowClassifier', 'as_classifier', 'TorchRunner', 'OnnxRunner', 'export_onnx', 'export_cli']
+__all__ = ['ARCHS', 'UNCERTAIN', 'UNCERTAIN_THRESHOLD', 'ENSEMBLE_FORMAT', 'IMAGENET_STATS', 'WeightsUnavailable',
+           'imagenet_state_dict', 'imagenet_cached', 'load_weights_file', 'backbone_state_dict', 'base_model',
+           'body_head_model', 'shared_weights_file', 'apply_threshold', 'temperature_scale', 'ModelError',
+           'check_operating_point', 'check_meta', 'file_sha256', 'write_model', 'read_model_meta', 'load_model',
+           'is_ensemble', 'write_ensemble', 'read_ensemble', 'window_batch', 'fed_model', 'WindowClassifier',
+           'as_classifier', 'TorchRunner', 'OnnxRunner', 'export_onnx', 'export_cli']
 
 # %% ../nbs/02a_model.ipynb #c24808b4
 def _torch():
@@ -121,6 +122,8 @@ def _lite_model(arch:str):
     from collections import OrderedDict
     net = EfficientNet.from_name(ARCHS[arch][0])   # static "same" padding for 224 px: equal to TF's for any size divisible by 32
     feats = nn.Sequential(net._conv_stem, net._bn0, nn.ReLU6(), *net._blocks, net._conv_head, net._bn1, nn.ReLU6())
+    for m in feats.modules():   # TF's batch-norm momentum 0.99 is PyTorch's 0.01: running statistics too slow to follow a 5-epoch fine-tune;
+        if isinstance(m, nn.BatchNorm2d): m.momentum = 0.1   # PyTorch's default, as in the other backbones here
     return nn.Sequential(OrderedDict(features=feats, classifier=nn.Sequential(
         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(net._global_params.dropout_rate), net._fc)))
 
@@ -355,6 +358,57 @@ def load_model(path:str|Path) -> tuple:
     except RuntimeError as e: raise ModelError(f"cannot load model {path}: the weights do not fit a {meta['arch']} with {len(meta['classes'])} classes ({str(e)[:200]})") from None
     return model.eval(), meta
 
+# %% ../nbs/02a_model.ipynb #568539d4
+ENSEMBLE_FORMAT = 'heartbeat_nbdev-ensemble/1'
+
+def is_ensemble(path:str|Path) -> bool:
+    "True when `path` is a folder holding `ensemble.json`."
+    return (Path(path)/'ensemble.json').is_file()
+
+_SAME = ('classes', 'spec_config', 'img_size', 'normalize')
+
+def _check_members(metas:list, names:list):
+    for k in _SAME:
+        for m, n in zip(metas[1:], names[1:]):
+            if m.get(k, True) != metas[0].get(k, True):
+                raise ModelError(f"member {n} has {k} {m.get(k)!r}, member {names[0]} has {metas[0].get(k)!r}: members must share {', '.join(_SAME)}")
+
+def write_ensemble(path:str|Path, # the ensemble folder (members inside it)
+                   members:list, # names of the member model folders inside `path`
+                   operating_point:dict|None=None, # the ensemble's: {'weights', 'threshold', 'temperature', free text}
+                   settings:dict|None=None) -> dict:
+    "Write `ensemble.json` for `members` (checked to be usable together) into `path`; return its contents."
+    path = Path(path)
+    names = [str(m) for m in members]
+    bad = [n for n in names if Path(n).is_absolute() or '..' in Path(n).parts]
+    if bad: raise ModelError(f"members must be folder names inside {path}, not {bad}")
+    if not names: raise ModelError("an ensemble needs at least one member")
+    metas = [read_model_meta(path/n) for n in names]
+    _check_members(metas, names)
+    ens = dict(format=ENSEMBLE_FORMAT, members=names, settings=settings or {})
+    if operating_point is not None: ens['operating_point'] = check_operating_point(operating_point, metas[0]['classes'])
+    _atomic_write_text(path/'ensemble.json', json.dumps(ens, indent=1))
+    return ens
+
+def read_ensemble(path:str|Path, check_weights:bool=True) -> tuple[dict, list[dict]]:
+    "(checked `ensemble.json`, the members' checked metadata); `ModelError` (\"cannot load model DIR: ...\") on any problem."
+    path = Path(path)
+    def fail(msg): return ModelError(f"cannot load model {path}: {msg}")
+    try: ens = json.loads((path/'ensemble.json').read_text())
+    except FileNotFoundError: raise fail("ensemble.json not found") from None
+    except (ValueError, UnicodeDecodeError) as e: raise fail(f"ensemble.json is not valid JSON ({e})") from None
+    if not isinstance(ens, dict) or ens.get('format') != ENSEMBLE_FORMAT: raise fail(f"ensemble.json: format is not {ENSEMBLE_FORMAT!r}")
+    ms = ens.get('members')
+    if not isinstance(ms, list) or not ms or not all(isinstance(m, str) and m for m in ms): raise fail("ensemble.json: members must be a list of folder names")
+    for m in ms:
+        if Path(m).is_absolute() or '..' in Path(m).parts: raise fail(f"ensemble.json: member {m!r} must be a folder inside the ensemble")
+    metas = [read_model_meta(path/m, check_weights) for m in ms]   # each names its own problem
+    try:
+        _check_members(metas, ms)
+        if ens.get('operating_point') is not None: ens['operating_point'] = check_operating_point(ens['operating_point'], metas[0]['classes'])
+    except (ModelError, ValueError) as e: raise fail(f"ensemble.json: {e}") from None
+    return ens, metas
+
 # %% ../nbs/02a_model.ipynb #86033b01
 IMAGENET_STATS = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
 
@@ -508,7 +562,11 @@ def export_onnx(model_dir:str|Path, # a model folder written by `write_model`
 def export_cli(model:str='models/resnet50', # model folder written by heartbeat-train
                onnx:bool=False, # also write model.onnx (ONNX Runtime, no PyTorch needed to run it)
               ):
-    "Re-save a model folder with its checks (weights checksum and metadata, for folders from older versions), and with `--onnx` write `model.onnx` beside it."
+    "Re-save a model folder with its checks (weights checksum and metadata, for folders from older versions), and with `--onnx` write `model.onnx` beside it (for an ensemble: in each member)."
+    if is_ensemble(model):
+        try: ens, _ = read_ensemble(model, check_weights=False)
+        except ModelError as e: print(f"error: {e}", file=sys.stderr); return 2
+        return max(export_cli(model=str(Path(model)/n), onnx=onnx) for n in ens['members'])
     try:
         meta = read_model_meta(model, check_weights=False)
         if not meta.get('weights_sha256'):

@@ -45,6 +45,13 @@ PRESETS = dict(
                    operating_point=dict(weights={'murmur': 8.0, 'normal': 2.0, 'extrastole': 0.315}, temperature=1.587, threshold=0.3,
                                         chosen_on='out-of-fold predictions of bench/results/ablation/base-s42.csv: '
                                                   'murmur recall 0.88 at normal recall 0.72 (target 0.90 at 0.70 not reached)')),
+    # the same recipe trained with three seeds and averaged (`--seeds`); the operating point is chosen the same way on the
+    # averaged out-of-fold predictions of the three seeds (bench/results/ablation/base+3seeds-s42.csv)
+    **{'screening-ensemble': dict(arch='mobilenet_v2', epochs=5, bs=32, lr=1e-3, wd=0.0, img_size=128, class_weights=True, seeds='42,43,44',
+                   operating_point=dict(weights={'murmur': 8.0, 'normal': 1.587, 'extrastole': 0.25}, temperature=1.26, threshold=0.3,
+                                        chosen_on='out-of-fold predictions of bench/results/ablation/base+3seeds-s42.csv (seeds 42, 43, 44 averaged): '
+                                                  'murmur recall 0.90 at normal recall 0.70 on the predictions it was chosen on, 0.88 at 0.72 cross-fitted '
+                                                  '(target 0.90 at 0.70 not reached)'))},
 )
 
 def resolve_preset(name:str, given:dict) -> dict:
@@ -310,22 +317,31 @@ def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then
               class_weights:bool=False, # weight the loss by inverse class frequency
               augment:bool=False, # SpecAugment (time shift, frequency and time masks) on training batches
               mixup:float=0., # fastai MixUp alpha (0: off)
-              preset:str=None, # a named recipe from `PRESETS` ('card', 'screening'); options you set explicitly win
+              preset:str=None, # a named recipe from `PRESETS` ('card', 'screening', 'screening-ensemble'); options you set explicitly win
               all_data:bool=False, # train the final model on every labelled recording (no validation split, no metrics)
               merge:str=None, # fold classes, e.g. "extrahls:normal,extrastole:normal"
               fold:int=0, # which of the 5 patient-grouped folds is validation
               seed:int=42, workers:int=None, # spectrogram processes (default: all cores)
+              seeds:str=None, # comma-separated seeds, e.g. 42,43,44: one model per seed in OUT/s<seed>, and OUT an ensemble averaging them
+              split_seed:int=None, # seed of the patient split (default: --seed; an ensemble's members share the first seed's)
               pickle:bool=False, # also write fastai's export.pkl (unsafe to load from untrusted sources)
              ):
     "Train and evaluate a spectrogram classifier on the heart-sound dataset (dataset, spectrograms, training, evaluation); write model, metrics and plots to `out`."
     from heartbeat_nbdev.databases import with_task_scores, print_scores
-    given = {k: v for k, v in locals().items() if k in _PRESET_KEYS}
+    args = dict(locals()); args.pop('with_task_scores'); args.pop('print_scores')
+    given = {k: v for k, v in args.items() if k in _PRESET_KEYS}
     op = None
     if preset is not None:
         if preset not in PRESETS: raise SystemExit(f"error: unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
         p = resolve_preset(preset, given)
         arch, epochs, bs, lr, wd, img_size, freeze_epochs, class_weights, augment, mixup = (p[k] for k in _PRESET_KEYS)
         op = PRESETS[preset].get('operating_point')
+        if seeds is None: seeds = PRESETS[preset].get('seeds')
+    try: ss = [int(x) for x in str(seeds).split(',') if x.strip()] if seeds is not None else []
+    except ValueError: raise SystemExit(f"error: --seeds must be comma-separated integers, not {seeds!r}") from None
+    if len(set(ss)) != len(ss): raise SystemExit(f"error: --seeds repeats a seed: {seeds}")
+    if len(ss) > 1: return _train_ensemble({**args, **(p if preset is not None else {})}, ss, op)
+    if ss: seed = ss[0]
     if weights and no_pretrained: raise SystemExit("--weights and --no-pretrained contradict each other")
     pretrained = False if no_pretrained else (weights or True)
     cmap = dict(kv.split(':') for kv in merge.split(',')) if merge else None
@@ -334,7 +350,7 @@ def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then
         except WeightsUnavailable as e: raise SystemExit(f"error: {e}") from None
     cfg = SpecConfig()
     recs = training_recordings(data, dataset=dataset, task=task)
-    wins, skipped = training_windows(recs, spec_out, cfg, fold=fold, seed=seed, class_map=cmap, n_workers=workers)
+    wins, skipped = training_windows(recs, spec_out, cfg, fold=fold, seed=seed if split_seed is None else split_seed, class_map=cmap, n_workers=workers)
     if all_data: wins['is_valid'] = False
     for p, e in skipped.itertuples(index=False): print(f"skipped {p}: {e}")
     print(f"{len(wins)} windows: {(~wins.is_valid).sum()} train / {wins.is_valid.sum()} valid "
@@ -343,6 +359,7 @@ def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then
                             seed=seed, freeze_epochs=freeze_epochs, class_weights=class_weights, augment=augment, mixup=mixup)
     except WeightsUnavailable as e: raise SystemExit(f"error: {e}") from None
     res['settings'].update(merge=cmap, fold=None if all_data else fold, all_data=all_data, preset=preset, spec_config=cfg.key,
+                           split_seed=seed if split_seed is None else split_seed,
                            n_skipped=int(len(skipped)))
     if (dataset or task) and not all_data: res = with_task_scores(res, recs, dataset, task)
     if op is not None and not all_data:   # the validation recordings as the shipped model answers them (calibrated, weighted)
@@ -366,6 +383,36 @@ def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then
     if 'task_scores' in res: print_scores(res['task_scores'])
     print(f"trained in {res['train_seconds']:.0f} s on {res['settings']['device']}; wrote {out}")
     return res
+
+# %% ../nbs/03_train.ipynb #90113bf9
+def _train_ensemble(opts:dict, # `run_training`'s options, the preset resolved
+                    seeds:list, op:dict|None) -> dict:
+    "Train one model per seed into OUT/s<seed> (one shared patient split), write OUT/ensemble.json, and score the averaged model on the validation fold."
+    from heartbeat_nbdev.model import write_ensemble, apply_threshold, temperature_scale
+    out = Path(opts['out']); split = seeds[0] if opts.get('split_seed') is None else opts['split_seed']
+    res = []
+    for s in seeds:
+        print(f"== ensemble member {seeds.index(s) + 1}/{len(seeds)}: seed {s} -> {out/f's{s}'}", flush=True)
+        res.append(run_training(**{**opts, 'preset': None, 'seeds': None, 'seed': s, 'split_seed': split, 'out': str(out/f's{s}')}))
+    settings = dict(preset=opts.get('preset'), seeds=seeds, split_seed=split, all_data=opts['all_data'], fold=None if opts['all_data'] else opts['fold'],
+                    **{k: opts[k] for k in _PRESET_KEYS}, train_seconds=sum(r['train_seconds'] for r in res))
+    write_ensemble(out, [f's{s}' for s in seeds], op, settings)
+    ens = dict(settings=settings, members=[str(out/f's{s}') for s in seeds], recording=None)
+    if not opts['all_data']:
+        cl = res[0]['recording']['classes']
+        rp = pd.concat([r['recording_preds'] for r in res]).groupby('path', sort=False).agg({'label': 'first', **{c: 'mean' for c in cl}}).reset_index()
+        rp['pred'] = rp[cl].idxmax(axis=1)
+        ens['recording'] = classification_metrics(rp.label, rp.pred, cl)
+        if op is not None:
+            P = temperature_scale(rp[cl].to_numpy(float), op.get('temperature', 1.))
+            ens['recording_operating_point'] = classification_metrics(rp.label, apply_threshold(P, cl, 0., op.get('weights')), cl)
+        rp.to_csv(out/'valid_recordings.csv', index=False)
+        for k, lab in (('recording', 'the averaged model'), ('recording_operating_point', "at the ensemble's operating point")):
+            if k in ens: m = ens[k]; print(f"ensemble of {len(seeds)}, {lab}: balanced accuracy {m['balanced_accuracy']:.3f}, recall " +
+                                           ', '.join(f"{c} {v['recall']:.2f}" for c, v in m['per_class'].items()))
+    (out/'metrics.json').write_text(json.dumps(ens, indent=1))
+    print(f"wrote ensemble {out} ({len(seeds)} models; heartbeat-predict --model {out} averages them)")
+    return ens
 
 # %% ../nbs/03_train.ipynb #488464a0
 train_cli = call_parse(run_training)
