@@ -340,6 +340,9 @@ def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then
     try: ss = [int(x) for x in str(seeds).split(',') if x.strip()] if seeds is not None else []
     except ValueError: raise SystemExit(f"error: --seeds must be comma-separated integers, not {seeds!r}") from None
     if len(set(ss)) != len(ss): raise SystemExit(f"error: --seeds repeats a seed: {seeds}")
+    from heartbeat_nbdev.model import is_ensemble
+    if len(ss) > 1 and (Path(out)/'model.json').exists(): raise SystemExit(f"error: {out} holds a single model; write the ensemble to another --out")
+    if len(ss) <= 1 and is_ensemble(out): raise SystemExit(f"error: {out} holds an ensemble (ensemble.json); write the model to another --out")
     if len(ss) > 1: return _train_ensemble({**args, **(p if preset is not None else {})}, ss, op)
     if ss: seed = ss[0]
     if weights and no_pretrained: raise SystemExit("--weights and --no-pretrained contradict each other")
