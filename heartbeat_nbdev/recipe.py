@@ -57,6 +57,7 @@ LEVERS = {
     '10ep': dict(epochs=10),                                # `base` with a longer schedule
     'win5s': dict(spec=dict(window_s=5.0, hop_s=2.5)),     # input: 5 s windows (4-6 cardiac cycles, an early beat in context), not 3 s
     'lite0': dict(arch='efficientnet_lite0'),              # backbone: EfficientNet-Lite0, ImageNet weights from its pip package
+    '224': dict(img_size=224),                             # input resolution: 224 px images (ImageNet's size), not 128
     # in-domain pretraining: ImageNet MobileNetV2 trained on the other databases (normal vs abnormal, all their shared
     # recordings, no PASCAL), then fine-tuned like `base`; bench/ablation.py trains that model first (`PRETRAIN`)
     'indomain': dict(pretrain='external-abnormal'),
