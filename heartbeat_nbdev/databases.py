@@ -513,7 +513,7 @@ def print_scores(res:dict):
 def eval_cli(argv:list|None=None) -> int:
     "`heartbeat-eval --model DIR --dataset NAME [--task T] [--out DIR]`: score a trained model on a database; exit 0 on success, 2 on bad input."
     ap = argparse.ArgumentParser(prog='heartbeat-eval', description="Score a trained model on any database and task; write metrics.json and confusion.png.")
-    ap.add_argument('--model', required=True, help='model folder (model.json + model.safetensors)')
+    ap.add_argument('--model', required=True, help='model folder (model.json + model.safetensors), or an ensemble folder (ensemble.json)')
     ap.add_argument('--dataset', required=True, help=f"database(s), comma-separated: {', '.join(DATABASES)}")
     ap.add_argument('--task', default=None, help=f"one of {', '.join(TASKS)} (default: the database's usual task)")
     ap.add_argument('--data', default=None, help='the database folder (one database only)')

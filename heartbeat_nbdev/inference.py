@@ -250,7 +250,7 @@ def _check_output(path:str|None, what:str):
 
 @call_parse
 def predict_cli(*inputs:Annotated[str, "audio files or folders", {'nargs': '+'}],
-                model:str='models/resnet50', # model folder written by heartbeat-train
+                model:str='models/resnet50', # model folder written by heartbeat-train (one model, or an ensemble: --seeds)
                 csv:str=None, # write the results as CSV here
                 json_out:str=None, # write the results (and errors) as JSON here
                 threshold:float=None, # pooled probability below which the answer is 'uncertain' (default: the model's operating point, else 0.5)
