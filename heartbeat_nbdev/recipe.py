@@ -58,6 +58,7 @@ LEVERS = {
     'win5s': dict(spec=dict(window_s=5.0, hop_s=2.5)),     # input: 5 s windows (4-6 cardiac cycles, an early beat in context), not 3 s
     'lite0': dict(arch='efficientnet_lite0'),              # backbone: EfficientNet-Lite0, ImageNet weights from its pip package
     '224': dict(img_size=224),                             # input resolution: 224 px images (ImageNet's size), not 128
+    'band500': dict(spec=dict(fmax=500., bandpass=(25., 500.), n_mels=48)),   # input: 20-500 Hz (heart sounds and most murmurs), not 20-1000 Hz
     # in-domain pretraining: ImageNet MobileNetV2 trained on the other databases (normal vs abnormal, all their shared
     # recordings, no PASCAL), then fine-tuned like `base`; bench/ablation.py trains that model first (`PRETRAIN`)
     'indomain': dict(pretrain='external-abnormal'),
