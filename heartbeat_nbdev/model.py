@@ -367,6 +367,8 @@ def is_ensemble(path:str|Path) -> bool:
 
 _SAME = ('classes', 'spec_config', 'img_size', 'normalize')
 
+def _outside(name:str) -> bool: return Path(name).is_absolute() or '..' in Path(name).parts   # a member must sit inside the ensemble
+
 def _check_members(metas:list, names:list):
     for k in _SAME:
         for m, n in zip(metas[1:], names[1:]):
@@ -380,7 +382,7 @@ def write_ensemble(path:str|Path, # the ensemble folder (members inside it)
     "Write `ensemble.json` for `members` (checked to be usable together) into `path`; return its contents."
     path = Path(path)
     names = [str(m) for m in members]
-    bad = [n for n in names if Path(n).is_absolute() or '..' in Path(n).parts]
+    bad = [n for n in names if _outside(n)]
     if bad: raise ModelError(f"members must be folder names inside {path}, not {bad}")
     if not names: raise ModelError("an ensemble needs at least one member")
     metas = [read_model_meta(path/n) for n in names]
@@ -401,7 +403,7 @@ def read_ensemble(path:str|Path, check_weights:bool=True) -> tuple[dict, list[di
     ms = ens.get('members')
     if not isinstance(ms, list) or not ms or not all(isinstance(m, str) and m for m in ms): raise fail("ensemble.json: members must be a list of folder names")
     for m in ms:
-        if Path(m).is_absolute() or '..' in Path(m).parts: raise fail(f"ensemble.json: member {m!r} must be a folder inside the ensemble")
+        if _outside(m): raise fail(f"ensemble.json: member {m!r} must be a folder inside the ensemble")
     metas = [read_model_meta(path/m, check_weights) for m in ms]   # each names its own problem
     try:
         _check_members(metas, ms)

@@ -37,17 +37,18 @@ RECIPE = dict(arch='resnet50', pretrained=True, bs=32, epochs=5, lr=1e-3, wd=0.0
 # %% ../nbs/03_train.ipynb #f92b66b7
 _PRESET_KEYS = ('arch', 'epochs', 'bs', 'lr', 'wd', 'img_size', 'freeze_epochs', 'class_weights', 'augment', 'mixup')
 _DEFAULTS = dict(arch='resnet50', epochs=5, bs=32, lr=1e-3, wd=0.0, img_size=224, freeze_epochs=0, class_weights=False, augment=False, mixup=0.)
+_SCREENING = dict(arch='mobilenet_v2', epochs=5, bs=32, lr=1e-3, wd=0.0, img_size=128, class_weights=True)   # both screening presets' recipe
 PRESETS = dict(
     card=dict(arch='resnet50', epochs=5, bs=32, lr=1e-3, wd=0.0, img_size=224),
     # chosen in 09_recipe on patient-grouped 5-fold CV (bench/results/ablation); its operating point is what
     # `recipe.choose_operating_point(OPERATING_TARGET)` picks on that recipe's temperature-scaled out-of-fold predictions
-    screening=dict(arch='mobilenet_v2', epochs=5, bs=32, lr=1e-3, wd=0.0, img_size=128, class_weights=True,
+    screening=dict(**_SCREENING,
                    operating_point=dict(weights={'murmur': 8.0, 'normal': 2.0, 'extrastole': 0.315}, temperature=1.587, threshold=0.3,
                                         chosen_on='out-of-fold predictions of bench/results/ablation/base-s42.csv: '
                                                   'murmur recall 0.88 at normal recall 0.72 (target 0.90 at 0.70 not reached)')),
     # the same recipe trained with three seeds and averaged (`--seeds`); the operating point is chosen the same way on the
     # averaged out-of-fold predictions of the three seeds (bench/results/ablation/base+3seeds-s42.csv)
-    **{'screening-ensemble': dict(arch='mobilenet_v2', epochs=5, bs=32, lr=1e-3, wd=0.0, img_size=128, class_weights=True, seeds='42,43,44',
+    **{'screening-ensemble': dict(**_SCREENING, seeds='42,43,44',
                    operating_point=dict(weights={'murmur': 8.0, 'normal': 1.587, 'extrastole': 0.25}, temperature=1.26, threshold=0.3,
                                         chosen_on='out-of-fold predictions of bench/results/ablation/base+3seeds-s42.csv (seeds 42, 43, 44 averaged): '
                                                   'murmur recall 0.90 at normal recall 0.70 on the predictions it was chosen on, 0.88 at 0.72 cross-fitted '
@@ -303,6 +304,16 @@ def training_recordings(data:str|Path|None=None, # dataset folder (see `find_dat
     return recs
 
 # %% ../nbs/03_train.ipynb #56700986
+def _operating_point_metrics(rp:pd.DataFrame, # recording predictions: `label` and one probability column per class
+                            classes:list, op:dict) -> dict:
+    "`classification_metrics` of the recordings as a model with operating point `op` answers them (temperature, then class weights)."
+    from heartbeat_nbdev.model import apply_threshold, temperature_scale
+    P = temperature_scale(rp[list(classes)].to_numpy(float), op.get('temperature', 1.))
+    return classification_metrics(rp.label, apply_threshold(P, classes, 0., op.get('weights')), classes)
+
+def _recalls(m:dict) -> str:
+    return f"balanced accuracy {m['balanced_accuracy']:.3f}, recall " + ', '.join(f"{c} {v['recall']:.2f}" for c, v in m['per_class'].items())
+
 def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then data/heartbeat-sounds)
               dataset:str=None, # database(s), comma-separated for their union: pascal, physionet2016, circor2022, yaseen2018 (default: PASCAL)
               task:str=None, # pascal5, abnormal or murmur (default: the database's usual task; see 07_databases)
@@ -366,10 +377,7 @@ def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then
                            n_skipped=int(len(skipped)))
     if (dataset or task) and not all_data: res = with_task_scores(res, recs, dataset, task)
     if op is not None and not all_data:   # the validation recordings as the shipped model answers them (calibrated, weighted)
-        from heartbeat_nbdev.model import apply_threshold, temperature_scale
-        rp, cl = res['recording_preds'], res['recording']['classes']
-        P = temperature_scale(rp[cl].to_numpy(float), op.get('temperature', 1.))
-        res['recording_operating_point'] = classification_metrics(rp.label, apply_threshold(P, cl, 0., op.get('weights')), cl)
+        res['recording_operating_point'] = _operating_point_metrics(res['recording_preds'], res['recording']['classes'], op)
     save_model(learn, out, cfg, res, pickle=pickle, operating_point=op); write_results(res, out)
     if all_data:
         print(f"trained on all {wins.path.nunique()} labelled recordings in {res['train_seconds']:.0f} s (no validation: see the "
@@ -381,8 +389,7 @@ def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then
     print('per-class recall (recordings): ' + ', '.join(f"{c} {v['recall']:.2f} ({v['support']})" for c, v in res['recording']['per_class'].items()))
     if 'recording_operating_point' in res:
         m = res['recording_operating_point']
-        print(f"at the preset's operating point: balanced accuracy {m['balanced_accuracy']:.3f}, recall " +
-              ', '.join(f"{c} {v['recall']:.2f}" for c, v in m['per_class'].items()))
+        print(f"at the preset's operating point: {_recalls(m)}")
     if 'task_scores' in res: print_scores(res['task_scores'])
     print(f"trained in {res['train_seconds']:.0f} s on {res['settings']['device']}; wrote {out}")
     return res
@@ -391,11 +398,11 @@ def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then
 def _train_ensemble(opts:dict, # `run_training`'s options, the preset resolved
                     seeds:list, op:dict|None) -> dict:
     "Train one model per seed into OUT/s<seed> (one shared patient split), write OUT/ensemble.json, and score the averaged model on the validation fold."
-    from heartbeat_nbdev.model import write_ensemble, apply_threshold, temperature_scale
+    from heartbeat_nbdev.model import write_ensemble
     out = Path(opts['out']); split = seeds[0] if opts.get('split_seed') is None else opts['split_seed']
     res = []
-    for s in seeds:
-        print(f"== ensemble member {seeds.index(s) + 1}/{len(seeds)}: seed {s} -> {out/f's{s}'}", flush=True)
+    for i, s in enumerate(seeds, 1):
+        print(f"== ensemble member {i}/{len(seeds)}: seed {s} -> {out/f's{s}'}", flush=True)
         res.append(run_training(**{**opts, 'preset': None, 'seeds': None, 'seed': s, 'split_seed': split, 'out': str(out/f's{s}')}))
     settings = dict(preset=opts.get('preset'), seeds=seeds, split_seed=split, all_data=opts['all_data'], fold=None if opts['all_data'] else opts['fold'],
                     **{k: opts[k] for k in _PRESET_KEYS}, train_seconds=sum(r['train_seconds'] for r in res))
@@ -406,13 +413,10 @@ def _train_ensemble(opts:dict, # `run_training`'s options, the preset resolved
         rp = pd.concat([r['recording_preds'] for r in res]).groupby('path', sort=False).agg({'label': 'first', **{c: 'mean' for c in cl}}).reset_index()
         rp['pred'] = rp[cl].idxmax(axis=1)
         ens['recording'] = classification_metrics(rp.label, rp.pred, cl)
-        if op is not None:
-            P = temperature_scale(rp[cl].to_numpy(float), op.get('temperature', 1.))
-            ens['recording_operating_point'] = classification_metrics(rp.label, apply_threshold(P, cl, 0., op.get('weights')), cl)
+        if op is not None: ens['recording_operating_point'] = _operating_point_metrics(rp, cl, op)
         rp.to_csv(out/'valid_recordings.csv', index=False)
         for k, lab in (('recording', 'the averaged model'), ('recording_operating_point', "at the ensemble's operating point")):
-            if k in ens: m = ens[k]; print(f"ensemble of {len(seeds)}, {lab}: balanced accuracy {m['balanced_accuracy']:.3f}, recall " +
-                                           ', '.join(f"{c} {v['recall']:.2f}" for c, v in m['per_class'].items()))
+            if k in ens: print(f"ensemble of {len(seeds)}, {lab}: {_recalls(ens[k])}")
     (out/'metrics.json').write_text(json.dumps(ens, indent=1))
     print(f"wrote ensemble {out} ({len(seeds)} models; heartbeat-predict --model {out} averages them)")
     return ens
