@@ -55,7 +55,9 @@ LEVERS = {
     'specaug-224': dict(augment=True, img_size=224),
     'freeze1': dict(freeze_epochs=1),                       # `base` with the head trained alone for one epoch first
     '10ep': dict(epochs=10),                                # `base` with a longer schedule
+    'win2s': dict(spec=dict(window_s=2.0, hop_s=1.0)),     # input: 2 s windows (2-3 cardiac cycles), not 3 s
     'win5s': dict(spec=dict(window_s=5.0, hop_s=2.5)),     # input: 5 s windows (4-6 cardiac cycles, an early beat in context), not 3 s
+    'win4s': dict(spec=dict(window_s=4.0, hop_s=2.0)),     # input: 4 s windows
     'lite0': dict(arch='efficientnet_lite0'),              # backbone: EfficientNet-Lite0, ImageNet weights from its pip package
     '224': dict(img_size=224),                             # input resolution: 224 px images (ImageNet's size), not 128
     'band500': dict(spec=dict(fmax=500., bandpass=(25., 500.), n_mels=48)),   # input: 20-500 Hz (heart sounds and most murmurs), not 20-1000 Hz
