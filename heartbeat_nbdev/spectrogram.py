@@ -22,7 +22,7 @@ import sys, signal, ctypes, secrets, threading, multiprocessing
 from .data import audio_info, check_audio_limits
 
 # %% auto #0
-__all__ = ['MAX_WINDOWS', 'SpecConfig', 'prepare_audio', 'load_audio', 'window_starts', 'windows', 'logmel', 'to_image',
+__all__ = ['MAX_WINDOWS', 'SpecConfig', 'prepare_audio', 'load_audio', 'window_starts', 'windows', 'logmel', 'pcen', 'to_image',
            'spectrogram_images', 'atomic_write', 'run_parallel', 'make_spectrograms', 'plot_stages', 'plot_class_grid',
            'spectrograms_cli']
 
@@ -41,15 +41,21 @@ class SpecConfig:
     fmin:float=20.
     fmax:float=1000.
     top_db:float=80.
+    scale:str='db'          # image values: 'db' (log-mel, relative to the window's peak) or 'pcen' (per-channel energy normalisation)
     def __post_init__(self):
         if self.bandpass is not None: object.__setattr__(self, 'bandpass', tuple(float(f) for f in self.bandpass))
+        if self.scale not in ('db', 'pcen'): raise ValueError(f"SpecConfig: scale={self.scale!r}; 'db' or 'pcen'")
+    def _fields(self) -> dict:   # the default scale is left out: caches and model.json files made before it existed keep their key
+        d = asdict(self)
+        if d['scale'] == 'db': del d['scale']
+        return d
     @property
-    def key(self) -> str: return hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:10]
+    def key(self) -> str: return hashlib.sha1(json.dumps(self._fields(), sort_keys=True).encode()).hexdigest()[:10]
     @property
     def win(self) -> int: return int(round(self.window_s*self.sr))
     @property
     def hop(self) -> int: return int(round(self.hop_s*self.sr))
-    def to_json(self) -> str: return json.dumps(asdict(self), sort_keys=True)
+    def to_json(self) -> str: return json.dumps(self._fields(), sort_keys=True)
     @classmethod
     def from_dict(cls, d:dict): return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items()})
 
@@ -164,6 +170,18 @@ def logmel(w:np.ndarray, # one window (samples,) or a batch of windows (n, sampl
     db -= 10.0*np.log10(np.maximum(1e-10, m.max(axis=(-2, -1), keepdims=True)))
     return np.maximum(db, db.max(axis=(-2, -1), keepdims=True) - cfg.top_db)
 
+def pcen(w:np.ndarray, # one window (samples,) or a batch of windows (n, samples)
+         cfg:SpecConfig=SpecConfig(),
+         time_constant:float=0.4, gain:float=0.98, bias:float=2., power:float=0.5, eps:float=1e-6) -> np.ndarray:
+    "Per-channel energy normalisation of each window's mel power (`librosa.pcen` on `S * 2**31`, its smoother started at the first frame): (..., n_mels, frames)."
+    from scipy.signal import lfilter, lfilter_zi
+    S = np.einsum("...ft,mf->...mt", _power_stft(w, cfg.n_fft, cfg.hop_length), _mel_basis(cfg.sr, cfg.n_fft, cfg.n_mels, cfg.fmin, cfg.fmax),
+                  optimize=True).astype(np.float64)*2.0**31
+    t = time_constant*cfg.sr/cfg.hop_length; b = (np.sqrt(1 + 4*t**2) - 1)/(2*t**2)
+    M, _ = lfilter([b], [1, b - 1], S, axis=-1, zi=lfilter_zi([b], [1, b - 1])*S[..., :1])   # started at the first frame, not at 0
+    smooth = np.exp(-gain*(np.log(eps) + np.log1p(M/eps)))
+    return (bias**power)*np.expm1(power*np.log1p(S*smooth/bias))
+
 def to_image(db:np.ndarray, cfg:SpecConfig=SpecConfig()) -> np.ndarray:
     "dB values in [-top_db, 0] as an 8-bit image with low frequencies at the bottom."
     return np.flipud(np.clip((db + cfg.top_db)/cfg.top_db*255, 0, 255)).round().astype(np.uint8)
@@ -171,6 +189,8 @@ def to_image(db:np.ndarray, cfg:SpecConfig=SpecConfig()) -> np.ndarray:
 def spectrogram_images(y:np.ndarray, cfg:SpecConfig=SpecConfig()) -> tuple[list[np.ndarray], np.ndarray, bool]:
     "Images of every window of prepared samples `y`, with the windows' start times (s) and the padded flag."
     ws, st, pad = windows(y, cfg)
+    if cfg.scale == 'pcen':   # each window relative to its own 99.5th percentile (a few edge pixels can outshine the beats)
+        return [np.flipud(np.clip(p/max(np.percentile(p, 99.5), 1e-12)*255, 0, 255)).round().astype(np.uint8) for p in pcen(ws, cfg)], st, pad
     return [to_image(db, cfg) for db in logmel(ws, cfg)], st, pad
 
 # %% ../nbs/02_spectrograms.ipynb #6857a96e
