@@ -67,6 +67,7 @@ LEVERS = {
     '224': dict(img_size=224),                             # input resolution: 224 px images (ImageNet's size), not 128
     'band500': dict(spec=dict(fmax=500., bandpass=(25., 500.), n_mels=48)),   # input: 20-500 Hz (heart sounds and most murmurs), not 20-1000 Hz
     'pcen': dict(spec=dict(scale='pcen')),                 # input: per-channel energy normalisation (onsets stand out), not dB
+    'align': dict(spec=dict(align=True)),                  # input: each window starts at a heart beat (S1, `cycles.segment`), not every 1.5 s
     # in-domain pretraining: ImageNet MobileNetV2 trained on the other databases (normal vs abnormal, all their shared
     # recordings, no PASCAL), then fine-tuned like `base`; bench/ablation.py trains that model first (`PRETRAIN`)
     'indomain': dict(pretrain='external-abnormal'),

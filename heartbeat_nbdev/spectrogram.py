@@ -22,9 +22,9 @@ import sys, signal, ctypes, secrets, threading, multiprocessing
 from .data import audio_info, check_audio_limits
 
 # %% auto #0
-__all__ = ['MAX_WINDOWS', 'SpecConfig', 'prepare_audio', 'load_audio', 'window_starts', 'windows', 'logmel', 'pcen', 'to_image',
-           'spectrogram_images', 'atomic_write', 'run_parallel', 'make_spectrograms', 'plot_stages', 'plot_class_grid',
-           'spectrograms_cli']
+__all__ = ['MAX_WINDOWS', 'SpecConfig', 'prepare_audio', 'load_audio', 'window_starts', 'beat_starts', 'windows', 'logmel',
+           'pcen', 'to_image', 'spectrogram_images', 'atomic_write', 'run_parallel', 'make_spectrograms', 'plot_stages',
+           'plot_class_grid', 'spectrograms_cli']
 
 # %% ../nbs/02_spectrograms.ipynb #67b74404
 @dataclass(frozen=True)
@@ -42,12 +42,14 @@ class SpecConfig:
     fmax:float=1000.
     top_db:float=80.
     scale:str='db'          # image values: 'db' (log-mel, relative to the window's peak) or 'pcen' (per-channel energy normalisation)
+    align:bool=False        # start windows at a heart beat (S1, `cycles.segment`) instead of every `hop_s`
     def __post_init__(self):
         if self.bandpass is not None: object.__setattr__(self, 'bandpass', tuple(float(f) for f in self.bandpass))
         if self.scale not in ('db', 'pcen'): raise ValueError(f"SpecConfig: scale={self.scale!r}; 'db' or 'pcen'")
     def _fields(self) -> dict:   # the default scale is left out: caches and model.json files made before it existed keep their key
         d = asdict(self)
         if d['scale'] == 'db': del d['scale']
+        if not d['align']: del d['align']
         return d
     @property
     def key(self) -> str: return hashlib.sha1(json.dumps(self._fields(), sort_keys=True).encode()).hexdigest()[:10]
@@ -118,10 +120,31 @@ def window_starts(n:int, # samples in the recording
     if starts[-1] + win < n: starts.append(n - win)
     return starts
 
+def beat_starts(beats:list, # sample of each beat (S1), in order
+                n:int, win:int, hop:int, lead:int=0, # start each window `lead` samples before its beat
+               ) -> list[int]:
+    "Window starts at beats: the first beat, then the first one at least `hop` after the last start; regular steps where beats are missing."
+    if n <= win: return [0]
+    starts = []
+    for b in sorted(max(0, int(b) - lead) for b in beats):
+        if b + win > n: break
+        if not starts or b >= starts[-1] + hop: starts.append(b)
+    if not starts: return window_starts(n, win, hop)
+    if starts[0] > hop//2: starts.insert(0, 0)   # the recording's first half-hop is always seen
+    out = starts[:1]
+    for s in starts[1:]:
+        while s - out[-1] > win: out.append(out[-1] + hop)   # a stretch without beats: the regular step
+        out.append(s)
+    while out[-1] + win < n: out.append(min(out[-1] + hop, n - win))   # and the tail after the last beat
+    return out
+
 def windows(y:np.ndarray, cfg:SpecConfig=SpecConfig()) -> tuple[np.ndarray, np.ndarray, bool]:
-    "`(windows, start_seconds, padded)`: a (n_windows, cfg.win) array covering all of `y`."
+    "`(windows, start_seconds, padded)`: a (n_windows, cfg.win) array covering all of `y` (starting at beats if `cfg.align`)."
     if len(y) < cfg.win: return np.resize(y, cfg.win)[None], np.zeros(1), True
-    st = window_starts(len(y), cfg.win, cfg.hop)
+    if cfg.align:
+        from heartbeat_nbdev.cycles import segment
+        st = beat_starts(np.round(segment(y, cfg.sr).s1*cfg.sr), len(y), cfg.win, cfg.hop, lead=int(0.05*cfg.sr))
+    else: st = window_starts(len(y), cfg.win, cfg.hop)
     return np.stack([y[s:s+cfg.win] for s in st]), np.array(st)/cfg.sr, False
 
 # %% ../nbs/02_spectrograms.ipynb #b6b79ab8
