@@ -42,6 +42,8 @@ ap.add_argument('--seed-pairs', default='', help="rows whose seeds are averaged 
 ap.add_argument('--models', default='models', help='where pretrained (in-domain) models are kept')
 ap.add_argument('--windows', action='store_true', help="also keep window-level predictions (<row>-s<seed>.windows.csv.gz); a row "
                 "already run is run again for them, and its recording predictions are compared with the saved ones (not replaced)")
+ap.add_argument('--balanced-op', default='', help="rows given an operating point for the best balanced accuracy (class weights of extrastole, "
+                "normal and murmur chosen on the other folds, no recall floor): <row>+ba")
 ap.add_argument('--pooling', default='', help="rows whose window predictions are re-pooled: <row>@logmean and <row>@max (recipe.pool_oof)")
 a = ap.parse_args()
 if a.dataset and not a.task: sys.exit("error: --dataset needs --task")
@@ -131,6 +133,10 @@ for row in filter(None, a.pooling.split(',')):   # the same models, their window
     wdf, meta = pd.concat([pd.read_csv(fw) for fw in fws], ignore_index=True), load_row(row)
     for how in ('logmean', 'max'): save_posthoc(f"{row}@{how}", pool_oof(wdf, how, meta=meta), [row])
     print(f"pooling rows of {row} written ({len(fws)} seeds)", flush=True)
+for row in filter(None, a.balanced_op.split(',')):   # decisions re-weighted for balanced accuracy alone: how far a threshold goes
+    save_derived(f"{row}+ba", crossfit(load_row(row), operating_point=dict(target='extrastole', min_recall=0., keep='normal',
+                                                                            keep_recall=0., free=('murmur',))), [row])
+    print(f"{row}+ba written", flush=True)
 for row in filter(None, a.seed_pairs.split(',')):   # the same recipe, two seeds averaged: what any two-model average gains
     oof = load_row(row); seeds = sorted(oof.seed.unique())
     if len(seeds) < 2: sys.exit(f"--seed-pairs {row}: needs two seeds or more")
