@@ -44,7 +44,7 @@ ap.add_argument('--windows', action='store_true', help="also keep window-level p
                 "already run is run again for them, and its recording predictions are compared with the saved ones (not replaced)")
 ap.add_argument('--balanced-op', default='', help="rows given an operating point for the best balanced accuracy (class weights of extrastole, "
                 "normal and murmur chosen on the other folds, no recall floor): <row>+ba")
-ap.add_argument('--pooling', default='', help="rows whose window predictions are re-pooled: <row>@logmean and <row>@max (recipe.pool_oof)")
+ap.add_argument('--pooling', default='', help="rows whose window predictions are re-pooled: <row>@mean, <row>@logmean and <row>@max (recipe.pool_oof)")
 a = ap.parse_args()
 if a.dataset and not a.task: sys.exit("error: --dataset needs --task")
 out = Path(a.out or ('bench/results/ablation' + (f'-{a.dataset}-{a.task}' if a.dataset else ''))); out.mkdir(parents=True, exist_ok=True)
@@ -131,7 +131,9 @@ for row in filter(None, a.pooling.split(',')):   # the same models, their window
     fws = sorted(out.glob(f"{row}-s*.windows.csv.gz"))
     if not fws: sys.exit(f"--pooling {row}: no {row}-s*.windows.csv.gz (run it with --windows)")
     wdf, meta = pd.concat([pd.read_csv(fw) for fw in fws], ignore_index=True), load_row(row)
-    for how in ('logmean', 'max'): save_posthoc(f"{row}@{how}", pool_oof(wdf, how, meta=meta), [row])
+    # @mean is what `train` itself does: the recording predictions of the run that wrote these windows (a rerun, if --windows
+    # ran the row again), so the other poolings are compared with the same models
+    for how in ('mean', 'logmean', 'max'): save_posthoc(f"{row}@{how}", pool_oof(wdf, how, meta=meta), [row])
     print(f"pooling rows of {row} written ({len(fws)} seeds)", flush=True)
 for row in filter(None, a.balanced_op.split(',')):   # decisions re-weighted for balanced accuracy alone: how far a threshold goes
     save_derived(f"{row}+ba", crossfit(load_row(row), operating_point=dict(target='extrastole', min_recall=0., keep='normal',

@@ -79,8 +79,12 @@ def machine_info() -> dict:
     import platform, subprocess, torch, datetime
     try: commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True).stdout.strip() or None
     except OSError: commit = None
+    try: cpu = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), platform.processor())
+    except OSError: cpu = platform.processor()
+    # the CPU model and the kernels torch picks for it: the same seed gives other weights on another CPU (README)
     return dict(commit=commit, machine=f"{platform.machine()}, {__import__('os').cpu_count()} CPU cores, "
                 + (torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no GPU'),
+                cpu=f"{cpu or 'unknown'} ({torch.backends.cpu.get_cpu_capability()})",
                 torch=torch.__version__, python=platform.python_version(), date=datetime.date.today().isoformat())
 
 # %% ../nbs/09_recipe.ipynb #ce9234d4
