@@ -46,7 +46,7 @@ class SpecConfig:
     def __post_init__(self):
         if self.bandpass is not None: object.__setattr__(self, 'bandpass', tuple(float(f) for f in self.bandpass))
         if self.scale not in ('db', 'pcen'): raise ValueError(f"SpecConfig: scale={self.scale!r}; 'db' or 'pcen'")
-    def _fields(self) -> dict:   # the default scale is left out: caches and model.json files made before it existed keep their key
+    def _fields(self) -> dict:   # `scale` and `align` at their defaults are left out: caches and model.json files made before they existed keep their key
         d = asdict(self)
         if d['scale'] == 'db': del d['scale']
         if not d['align']: del d['align']
@@ -182,13 +182,17 @@ def _power_stft(w:np.ndarray, n_fft:int, hop:int) -> np.ndarray:
     Z = np.fft.rfft(frames*_hann(n_fft), axis=-1).astype(np.complex64)
     return np.swapaxes(np.abs(Z)**2, -1, -2)
 
+def _mel_power(w:np.ndarray, cfg:SpecConfig) -> np.ndarray:
+    "Mel power of each window (`librosa.feature.melspectrogram`, power 2): (..., n_mels, frames); `logmel` and `pcen` start from it."
+    return np.einsum("...ft,mf->...mt", _power_stft(w, cfg.n_fft, cfg.hop_length), _mel_basis(cfg.sr, cfg.n_fft, cfg.n_mels, cfg.fmin, cfg.fmax),
+                     optimize=True)
+
 def logmel(w:np.ndarray, # one window (samples,) or a batch of windows (n, samples)
            cfg:SpecConfig=SpecConfig()) -> np.ndarray:
     "Log-mel power of each window in dB relative to its own peak, clipped at `-cfg.top_db`: (..., n_mels, frames), low frequencies first."
     # librosa's melspectrogram + power_to_db(ref=np.max), step for step, in NumPy: a whole batch at once, the mel filters built once,
     # and no import of librosa's numba-compiled utilities (150 MB of memory for a command that predicts)
-    S = _power_stft(w, cfg.n_fft, cfg.hop_length)
-    m = np.einsum("...ft,mf->...mt", S, _mel_basis(cfg.sr, cfg.n_fft, cfg.n_mels, cfg.fmin, cfg.fmax), optimize=True)
+    m = _mel_power(w, cfg)
     db = 10.0*np.log10(np.maximum(1e-10, m))
     db -= 10.0*np.log10(np.maximum(1e-10, m.max(axis=(-2, -1), keepdims=True)))
     return np.maximum(db, db.max(axis=(-2, -1), keepdims=True) - cfg.top_db)
@@ -198,8 +202,7 @@ def pcen(w:np.ndarray, # one window (samples,) or a batch of windows (n, samples
          time_constant:float=0.4, gain:float=0.98, bias:float=2., power:float=0.5, eps:float=1e-6) -> np.ndarray:
     "Per-channel energy normalisation of each window's mel power (`librosa.pcen` on `S * 2**31`, its smoother started at the first frame): (..., n_mels, frames)."
     from scipy.signal import lfilter, lfilter_zi
-    S = np.einsum("...ft,mf->...mt", _power_stft(w, cfg.n_fft, cfg.hop_length), _mel_basis(cfg.sr, cfg.n_fft, cfg.n_mels, cfg.fmin, cfg.fmax),
-                  optimize=True).astype(np.float64)*2.0**31
+    S = _mel_power(w, cfg).astype(np.float64)*2.0**31
     t = time_constant*cfg.sr/cfg.hop_length; b = (np.sqrt(1 + 4*t**2) - 1)/(2*t**2)
     M, _ = lfilter([b], [1, b - 1], S, axis=-1, zi=lfilter_zi([b], [1, b - 1])*S[..., :1])   # started at the first frame, not at 0
     smooth = np.exp(-gain*(np.log(eps) + np.log1p(M/eps)))
