@@ -21,7 +21,7 @@ import argparse, json, os, sys, time, warnings
 from pathlib import Path
 from heartbeat_nbdev.data import get_recordings, find_data_path
 import pandas as pd
-from heartbeat_nbdev.recipe import BASE, LEVERS, PRETRAIN, cv_predictions, ablation_table, machine_info, crossfit, ensemble, OPERATING_TARGET, markdown_table
+from heartbeat_nbdev.recipe import BASE, LEVERS, PRETRAIN, cv_predictions, ablation_table, machine_info, crossfit, ensemble, OPERATING_TARGET, markdown_table, pool_oof, POOLINGS
 from heartbeat_nbdev.baseline import crossval_baseline
 from heartbeat_nbdev.spectrogram import SpecConfig
 
@@ -127,13 +127,12 @@ for row in filter(None, a.posthoc.split(',')):
     save_posthoc(f"{row}+{a.ensemble_with}", ensemble(oof, load_row(a.ensemble_with)), [row, a.ensemble_with])
     print(f"post-hoc rows of {row} written", flush=True)
 for row in filter(None, a.pooling.split(',')):   # the same models, their windows pooled otherwise than by the mean
-    from heartbeat_nbdev.recipe import pool_oof
     fws = sorted(out.glob(f"{row}-s*.windows.csv.gz"))
     if not fws: sys.exit(f"--pooling {row}: no {row}-s*.windows.csv.gz (run it with --windows)")
     wdf, meta = pd.concat([pd.read_csv(fw) for fw in fws], ignore_index=True), load_row(row)
     # @mean is what `train` itself does: the recording predictions of the run that wrote these windows (a rerun, if --windows
     # ran the row again), so the other poolings are compared with the same models
-    for how in ('mean', 'logmean', 'max'): save_posthoc(f"{row}@{how}", pool_oof(wdf, how, meta=meta), [row])
+    for how in POOLINGS: save_posthoc(f"{row}@{how}", pool_oof(wdf, how, meta=meta), [row])
     print(f"pooling rows of {row} written ({len(fws)} seeds)", flush=True)
 for row in filter(None, a.balanced_op.split(',')):   # decisions re-weighted for balanced accuracy alone: how far a threshold goes
     save_derived(f"{row}+ba", crossfit(load_row(row), operating_point=dict(target='extrastole', min_recall=0., keep='normal',
