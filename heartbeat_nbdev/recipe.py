@@ -71,6 +71,11 @@ LEVERS = {
     # in-domain pretraining: ImageNet MobileNetV2 trained on the other databases (normal vs abnormal, all their shared
     # recordings, no PASCAL), then fine-tuned like `base`; bench/ablation.py trains that model first (`PRETRAIN`)
     'indomain': dict(pretrain='external-abnormal'),
+    # the best setting of bench/search.py (optuna on inner folds of outer fold 0's training side; bench/results/search.json)
+    'search': dict(lr=0.0003973374402029808, epochs=6, mixup=0.2, wd=0.01),
+    # the catalog card's recipe (ResNet50, 224 px, no class weights) from random weights: ResNet50's ImageNet file cannot be
+    # had here; a GPU row (bench/device.sh), far too slow for 2 CPU cores
+    'card-scratch': dict(arch='resnet50', img_size=224, class_weights=False, pretrained=False),
 }
 PRETRAIN = {'external-abnormal': dict(dataset='physionet2016,circor2022,yaseen2018', task='abnormal')}
 
