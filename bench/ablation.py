@@ -44,6 +44,8 @@ ap.add_argument('--windows', action='store_true', help="also keep window-level p
                 "already run is run again for them, and its recording predictions are compared with the saved ones (not replaced)")
 ap.add_argument('--balanced-op', default='', help="rows given an operating point for the best balanced accuracy (class weights of extrastole, "
                 "normal and murmur chosen on the other folds, no recall floor): <row>+ba")
+ap.add_argument('--frozen-op', default='', help="<row>:<preset>: the preset's saved operating point (temperature and class weights, "
+                "as in its model.json) applied unchanged to the row's out-of-fold predictions: <row>+frozen")
 ap.add_argument('--pooling', default='', help="rows whose window predictions are re-pooled: <row>@mean, <row>@logmean and <row>@max (recipe.pool_oof)")
 a = ap.parse_args()
 if a.dataset and not a.task: sys.exit("error: --dataset needs --task")
@@ -136,6 +138,16 @@ for row in filter(None, a.pooling.split(',')):   # the same models, their window
     # ran the row again), so the other poolings are compared with the same models
     for how in POOLINGS: save_posthoc(f"{row}@{how}", pool_oof(wdf, how, meta=meta), [row])
     print(f"pooling rows of {row} written ({len(fws)} seeds)", flush=True)
+for spec in filter(None, a.frozen_op.split(',')):   # does a saved operating point hold for models trained elsewhere (another machine, a GPU)?
+    from heartbeat_nbdev.train import PRESETS
+    from heartbeat_nbdev.model import temperature_scale
+    from heartbeat_nbdev.recipe import oof_classes, weighted_pred
+    row, preset = spec.split(':'); op = PRESETS[preset]['operating_point']
+    df = load_row(row).copy(); classes = oof_classes(df); pc = [f'p_{c}' for c in classes]
+    df[pc] = temperature_scale(df[pc].to_numpy(float), op['temperature'])
+    df['pred'] = weighted_pred(df[pc].to_numpy(float), classes, op['weights']); df['op_weights'] = json.dumps(op['weights'])
+    save_derived(f"{row}+frozen", df, [row, f"train.PRESETS['{preset}']['operating_point']"])
+    print(f"{row}+frozen written ({preset}'s operating point)", flush=True)
 for row in filter(None, a.balanced_op.split(',')):   # decisions re-weighted for balanced accuracy alone: how far a threshold goes
     save_derived(f"{row}+ba", crossfit(load_row(row), operating_point=dict(target='extrastole', min_recall=0., keep='normal',
                                                                             keep_recall=0., free=('murmur',))), [row])

@@ -18,8 +18,8 @@ from .model import apply_threshold, temperature_scale
 # %% auto #0
 __all__ = ['BASE', 'LEVERS', 'PRETRAIN', 'OPERATING_TARGET', 'POOLINGS', 'cv_predictions', 'machine_info', 'oof_classes',
            'oof_metrics', 'run_metrics', 'summarise', 'fmt_summary', 'ablation_table', 'markdown_table',
-           'weighted_pred', 'fit_temperature', 'choose_operating_point', 'crossfit', 'ensemble', 'pool_oof',
-           'plot_operating_curve']
+           'weighted_pred', 'fit_temperature', 'choose_operating_point', 'crossfit', 'ensemble', 'attention_weights',
+           'fit_attention', 'pool_oof', 'plot_operating_curve']
 
 # %% ../nbs/09_recipe.ipynb #ca934d49
 def cv_predictions(recs:pd.DataFrame, # from `get_recordings` (labelled, readable rows are used)
@@ -76,6 +76,8 @@ LEVERS = {
     # the catalog card's recipe (ResNet50, 224 px, no class weights) from random weights: ResNet50's ImageNet file cannot be
     # had here; a GPU row (bench/device.sh), far too slow for 2 CPU cores
     'card-scratch': dict(arch='resnet50', img_size=224, class_weights=False, pretrained=False),
+    # background noise on the training images (SpecAugment's `noise` alone: a floor 25-60 dB below each window's peak)
+    'noise': dict(augment=dict(shift=False, freq_masks=0, time_masks=0, noise=(-60., -25.))),
 }
 PRETRAIN = {'external-abnormal': dict(dataset='physionet2016,circor2022,yaseen2018', task='abnormal')}
 
@@ -236,17 +238,51 @@ def ensemble(a:pd.DataFrame, b:pd.DataFrame, w:float=0.5) -> pd.DataFrame:
     return r
 
 # %% ../nbs/09_recipe.ipynb #613845a9
-POOLINGS = ('mean', 'logmean', 'max')
+POOLINGS = ('mean', 'logmean', 'max', 'attention')
+
+def attention_weights(wp:pd.DataFrame, # window predictions (`path`, `p_<class>`)
+                      a:np.ndarray, # one coefficient per class column of `pc`
+                      pc:list) -> np.ndarray:
+    "Each window's weight in its recording: softmax over the recording's windows of `log(p) @ a` (all 0: equal weights)."
+    s = pd.Series(np.log(np.clip(wp[pc].to_numpy(float), 1e-7, 1)) @ a, index=wp.index)
+    e = np.exp(s - s.groupby(wp.path.values).transform('max'))
+    return (e/e.groupby(wp.path.values).transform('sum')).to_numpy()
+
+def fit_attention(wp:pd.DataFrame, # window predictions with `label` (the training side: other folds)
+                  pc:list, # the `p_<class>` columns
+                  l2:float=1e-3, # ridge on the coefficients (0 is mean pooling)
+                 ) -> np.ndarray:
+    "Coefficients of `attention_weights` that minimise the class-balanced log-loss of the attention-pooled recordings."
+    from scipy.optimize import minimize
+    classes = [c[2:] for c in pc]
+    codes, rec = pd.factorize(wp.path.values)
+    lab = pd.Series(wp.label.values).groupby(codes).first()
+    y = np.array([classes.index(l) for l in lab]); n = len(lab)
+    cw = 1/np.bincount(y, minlength=len(classes)).clip(1); cw = cw[y]/cw[y].sum()   # every class counts the same
+    P, L = wp[pc].to_numpy(float), np.log(np.clip(wp[pc].to_numpy(float), 1e-7, 1))
+    def loss(a):
+        sc = L @ a; m = np.full(n, -np.inf); np.maximum.at(m, codes, sc)
+        e = np.exp(sc - m[codes]); w = e/np.bincount(codes, e, n)[codes]
+        py = np.bincount(codes, w*P[np.arange(len(P)), y[codes]], n)   # pooled probability of each recording's label
+        return -(cw*np.log(np.clip(py, 1e-9, 1))).sum() + l2*(a**2).sum()
+    return minimize(loss, np.zeros(len(pc)), method='L-BFGS-B').x
 
 def pool_oof(wp:pd.DataFrame, # window-level predictions from `cv_predictions(window_preds=...)`: `path`, `label`, `fold`, `seed`, `p_<class>`
-             how:str='mean', # 'mean' of probabilities (what `train` does), 'logmean' (geometric mean), or each class's 'max' over windows
+             how:str='mean', # 'mean' of probabilities (what `train` does), 'logmean' (geometric mean), each class's 'max' over windows, or 'attention' (`fit_attention`, cross-fitted)
              meta:pd.DataFrame|None=None, # recording columns to keep (`set`, `group`), e.g. the out-of-fold table, joined on `path`
             ) -> pd.DataFrame:
     "Recording-level out-of-fold table from window predictions, pooled by `how` and renormalised to sum to 1."
     if how not in POOLINGS: raise ValueError(f"pool_oof: how={how!r}; one of {POOLINGS}")
     pc = [c for c in wp.columns if c.startswith('p_')]
+    if how == 'attention':   # each (seed, fold): weights fitted on the same seed's other folds
+        wp = wp.copy(); wp['_w'] = 1.
+        for (s, f), g in wp.groupby(['seed', 'fold']):
+            rest = wp[(wp.seed == s) & (wp.fold != f)]
+            if rest.empty: raise ValueError(f"pool_oof('attention'): seed {s} has no fold but {f} to fit on")
+            wp.loc[g.index, '_w'] = attention_weights(g, fit_attention(rest, pc), pc)
+        wp = wp.assign(**{c: wp[c]*wp._w for c in pc})   # summed below: the weights of a recording's windows sum to 1
     g = wp.assign(**({c: np.log(np.clip(wp[c], 1e-7, 1)) for c in pc} if how == 'logmean' else {})).groupby(['seed', 'fold', 'path'], sort=False)
-    P = g[pc].mean() if how != 'max' else g[pc].max()
+    P = g[pc].max() if how == 'max' else g[pc].sum() if how == 'attention' else g[pc].mean()
     if how == 'logmean': P = np.exp(P)
     P = P.div(P.sum(axis=1), axis=0)
     out = P.join(g.label.first()).reset_index()

@@ -76,16 +76,25 @@ def training_windows(recs:pd.DataFrame, # from `get_recordings`
 
 # %% ../nbs/03_train.ipynb #33a65b7f
 class SpecAugment(Transform):
-    "Training-time augmentation of spectrogram image batches (bs, c, mels, frames): random time shift, frequency and time masks."
+    "Training-time augmentation of spectrogram image batches (bs, c, mels, frames): random time shift, frequency and time masks, background noise."
     split_idx, order = 0, 90   # training batches only; after `IntToFloatTensor` (10), before `Normalize` (99)
     def __init__(self, shift:bool=True, # roll each image by a random number of frames
                  freq_masks:int=2, # masks across mel bands per image
                  freq_width:float=0.15, # largest mask as a share of the bands
                  time_masks:int=2, # masks across time frames per image
                  time_width:float=0.15, # largest mask as a share of the frames
+                 noise:tuple|None=None, # (low, high): background noise at a level drawn per image, dB relative to its loudest pixel
+                 top_db:float=80., # the images' dynamic range (`SpecConfig.top_db`): pixel 0 is this far below pixel 1
                 ): store_attr()
     def encodes(self, x:TensorImage):
         bs, _, h, w = x.shape
+        if self.noise:
+            lo, hi = self.noise
+            lvl = lo + torch.rand(bs, 1, 1, 1, device=x.device)*(hi - lo)
+            fluct = -torch.log(torch.rand(bs, 1, h, w, 4, device=x.device).clamp_min(1e-12)).mean(-1)   # chi-square, 4 dof, mean 1
+            db = 10*torch.log10(10**((x*self.top_db - self.top_db)/10) + 10**(lvl/10)*fluct)   # the same noise in every channel
+            db = db - db.amax((2, 3), keepdim=True)
+            x = TensorImage(((db + self.top_db)/self.top_db).clamp(0, 1))
         if self.shift:
             k = torch.randint(0, w, (bs,), device=x.device)
             i = (torch.arange(w, device=x.device)[None] - k[:, None]) % w
