@@ -26,7 +26,7 @@ from .data import get_recordings, patient_split, check_patient_safe, LABELS, syn
 from .spectrogram import SpecConfig, make_spectrograms
 
 # %% auto #0
-__all__ = ['RECIPE', 'PRESETS', 'train_cli', 'resolve_preset', 'training_windows', 'SpecAugment', 'spectrogram_dls',
+__all__ = ['RECIPE', 'PRESETS', 'train_cli', 'resolve_preset', 'training_windows', 'SpecAugment', 'SpecDeltas', 'spectrogram_dls',
            'classification_metrics', 'pool_windows', 'train', 'predict_windows', 'evaluate', 'synth_windows',
            'cross_validate', 'save_model', 'plot_confusion', 'write_results', 'training_recordings', 'run_training']
 
@@ -108,6 +108,17 @@ class SpecAugment(Transform):
                 x = x.masked_fill(m[:, None, :, None] if axis == 2 else m[:, None, None, :], 0.)
         return x
 
+# %% ../nbs/03_train.ipynb #55ad7255
+class SpecDeltas(Transform):
+    "Extra channels for grey spectrogram batches (bs, 3, mels, frames): channel 0 kept, 1 its change over time (delta), 2 the change of that (delta-delta)."
+    order = 95   # every split (the model sees deltas in training and prediction); after `SpecAugment` (90), before `Normalize` (99)
+    def __init__(self, gain:float=4., # deltas are scaled by this and centred on 0.5 (no change), then clipped to [0, 1]
+                ): store_attr()
+    def _delta(self, g): return torch.cat([g[..., 1:2] - g[..., :1], (g[..., 2:] - g[..., :-2])/2, g[..., -1:] - g[..., -2:-1]], -1)
+    def encodes(self, x:TensorImage):
+        g = x[:, :1]; d1 = self._delta(g); d2 = self._delta(d1)
+        return TensorImage(torch.cat([g, (d1*self.gain + .5).clamp(0, 1), (d2*self.gain + .5).clamp(0, 1)], 1))
+
 # %% ../nbs/03_train.ipynb #df575a57
 def spectrogram_dls(wins:pd.DataFrame, # windows with `img`, `label`, `is_valid`
                     bs:int=32, img_size:int|tuple=224, normalize:bool=True, seed:int=42,
@@ -115,6 +126,7 @@ def spectrogram_dls(wins:pd.DataFrame, # windows with `img`, `label`, `is_valid`
                     num_workers:int|None=None, # loader processes; default 0 on CPU, up to 8 on GPU
                     device=None,
                     augment:bool|dict|None=None, # training-time `SpecAugment`: True for its defaults, or a dict of its options
+                    deltas:bool=False, # `SpecDeltas` channels (image, delta, delta-delta) in every batch
                    ):
     "fastai `DataLoaders` over spectrogram images, split on `is_valid`."
     classes = classes or sorted(wins.label.unique())
@@ -122,6 +134,7 @@ def spectrogram_dls(wins:pd.DataFrame, # windows with `img`, `label`, `is_valid`
     dblock = DataBlock(blocks=(ImageBlock, CategoryBlock(vocab=classes)), get_x=ColReader('img'), get_y=ColReader('label'),
                        splitter=ColSplitter('is_valid'), item_tfms=Resize(sz, method=ResizeMethod.Squish),
                        batch_tfms=([SpecAugment(**(augment if isinstance(augment, dict) else {}))] if augment else []) +
+                                  ([SpecDeltas()] if deltas else []) +
                                   ([Normalize.from_stats(*imagenet_stats)] if normalize else []))
     if num_workers is None: num_workers = min(8, os.cpu_count() or 1) if torch.cuda.is_available() else 0
     set_seed(seed)
@@ -167,6 +180,8 @@ def train(wins:pd.DataFrame, # from `training_windows`: `img`, `label`, `is_vali
           class_weights:bool=False, # weight the loss by inverse class frequency
           augment:bool|dict|None=None, # `SpecAugment` on training batches (True: its defaults; a dict: its options)
           mixup:float=0., # fastai `MixUp` with this alpha (0: off)
+          deltas:bool=False, # `SpecDeltas`: delta and delta-delta channels (a lever; `heartbeat-predict` does not make them)
+          lr_mult:float=1., # discriminative learning rates: the first layer group (the body) at lr/lr_mult, the head at lr, any between geometrically (1: one rate)
           grad_clip:float|None=None, fp16:bool|None=None, # default: on when a GPU is used
           allow_download:bool=True, progress:bool=True, num_workers:int|None=None) -> tuple[Learner, dict]:
     "Train on `wins`; return the `Learner` and a results dict (metrics per window and per recording, timing, settings)."
@@ -174,7 +189,7 @@ def train(wins:pd.DataFrame, # from `training_windows`: `img`, `label`, `is_vali
     classes = sorted(wins.label.unique())
     model, src = body_head_model(arch, len(classes), pretrained, allow_download)
     dls = spectrogram_dls(wins, bs=bs, img_size=img_size, normalize=src is not None, seed=seed, classes=classes, num_workers=num_workers,
-                          augment=augment)
+                          augment=augment, deltas=deltas)
     has_valid = bool(wins.is_valid.any())   # all-data training has no validation side
     tr = wins[~wins.is_valid]
     loss = CrossEntropyLossFlat(weight=_class_weights(tr.label, classes).to(dls.device) if class_weights else None)
@@ -192,7 +207,7 @@ def train(wins:pd.DataFrame, # from `training_windows`: `img`, `label`, `is_vali
         if not has_valid: warnings.filterwarnings('ignore', 'Your generator is empty')
         if freeze_epochs and src is not None:
             learn.freeze(); learn.fit_one_cycle(freeze_epochs, lr)
-        learn.unfreeze(); learn.fit_one_cycle(epochs, lr)
+        learn.unfreeze(); learn.fit_one_cycle(epochs, slice(lr/lr_mult, lr) if lr_mult != 1 else lr)
     train_s = time.perf_counter() - t0
     # the per-epoch history first: `evaluate` (`get_preds`) overwrites `learn.recorder.values`
     hist = [{k: (None if x is None else float(x)) for k, x in zip(learn.recorder.metric_names[1:-1], v)} for v in learn.recorder.values]
@@ -200,7 +215,7 @@ def train(wins:pd.DataFrame, # from `training_windows`: `img`, `label`, `is_vali
     res.update(train_seconds=train_s, history=hist, weights_source=src,
                settings=dict(arch=arch, pretrained=src is not None, epochs=epochs, freeze_epochs=freeze_epochs, bs=bs, lr=lr, wd=wd,
                              opt='AdamW', schedule='one-cycle (cosine)', grad_clip=grad_clip, img_size=img_size, seed=seed,
-                             class_weights=class_weights, augment=augment, mixup=mixup, fp16=bool(fp16), device=str(dls.device),
+                             class_weights=class_weights, augment=augment, mixup=mixup, **({'lr_mult': lr_mult} if lr_mult != 1 else {}), **({'deltas': True} if deltas else {}), fp16=bool(fp16), device=str(dls.device),
                              n_train_windows=int((~wins.is_valid).sum()), n_valid_windows=int(wins.is_valid.sum()),
                              n_train_recordings=int(tr.path.nunique()), n_valid_recordings=int(wins[wins.is_valid].path.nunique())))
     return learn, res
