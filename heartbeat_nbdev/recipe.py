@@ -78,6 +78,7 @@ LEVERS = {
     'card-scratch': dict(arch='resnet50', img_size=224, class_weights=False, pretrained=False),
     # background noise on the training images (SpecAugment's `noise` alone: a floor 25-60 dB below each window's peak)
     'noise': dict(augment=dict(shift=False, freq_masks=0, time_masks=0, noise=(-60., -25.))),
+    'recnorm': dict(spec=dict(ref='recording')),           # input: images relative to the recording's loudest point, not each window's
     'deltas': dict(deltas=True),                           # input: image, delta and delta-delta as the three channels (`train.SpecDeltas`)
     'disclr': dict(lr_mult=10),                            # discriminative learning rates: the ImageNet body at a tenth of the head's rate
 }

@@ -43,13 +43,16 @@ class SpecConfig:
     top_db:float=80.
     scale:str='db'          # image values: 'db' (log-mel, relative to the window's peak) or 'pcen' (per-channel energy normalisation)
     align:bool=False        # start windows at a heart beat (S1, `cycles.segment`) instead of every `hop_s`
+    ref:str='window'        # 'db' images relative to each window's peak, or to the 'recording''s loudest point (quiet windows stay dark)
     def __post_init__(self):
         if self.bandpass is not None: object.__setattr__(self, 'bandpass', tuple(float(f) for f in self.bandpass))
         if self.scale not in ('db', 'pcen'): raise ValueError(f"SpecConfig: scale={self.scale!r}; 'db' or 'pcen'")
-    def _fields(self) -> dict:   # `scale` and `align` at their defaults are left out: caches and model.json files made before they existed keep their key
+        if self.ref not in ('window', 'recording'): raise ValueError(f"SpecConfig: ref={self.ref!r}; 'window' or 'recording'")
+    def _fields(self) -> dict:   # `scale`, `align` and `ref` at their defaults are left out: caches and model.json files made before they existed keep their key
         d = asdict(self)
         if d['scale'] == 'db': del d['scale']
         if not d['align']: del d['align']
+        if d['ref'] == 'window': del d['ref']
         return d
     @property
     def key(self) -> str: return hashlib.sha1(json.dumps(self._fields(), sort_keys=True).encode()).hexdigest()[:10]
@@ -189,13 +192,14 @@ def _mel_power(w:np.ndarray, cfg:SpecConfig) -> np.ndarray:
 
 def logmel(w:np.ndarray, # one window (samples,) or a batch of windows (n, samples)
            cfg:SpecConfig=SpecConfig()) -> np.ndarray:
-    "Log-mel power of each window in dB relative to its own peak, clipped at `-cfg.top_db`: (..., n_mels, frames), low frequencies first."
+    "Log-mel power of each window in dB relative to its own peak (or, `cfg.ref='recording'`, to the loudest point of all the windows given: one recording's), clipped `cfg.top_db` below it: (..., n_mels, frames), low frequencies first."
     # librosa's melspectrogram + power_to_db(ref=np.max), step for step, in NumPy: a whole batch at once, the mel filters built once,
     # and no import of librosa's numba-compiled utilities (150 MB of memory for a command that predicts)
     m = _mel_power(w, cfg)
     db = 10.0*np.log10(np.maximum(1e-10, m))
-    db -= 10.0*np.log10(np.maximum(1e-10, m.max(axis=(-2, -1), keepdims=True)))
-    return np.maximum(db, db.max(axis=(-2, -1), keepdims=True) - cfg.top_db)
+    ax = (-2, -1) if cfg.ref == 'window' else tuple(range(m.ndim))
+    db -= 10.0*np.log10(np.maximum(1e-10, m.max(axis=ax, keepdims=True)))
+    return np.maximum(db, db.max(axis=ax, keepdims=True) - cfg.top_db)
 
 def pcen(w:np.ndarray, # one window (samples,) or a batch of windows (n, samples)
          cfg:SpecConfig=SpecConfig(),
