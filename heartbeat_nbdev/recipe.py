@@ -243,13 +243,18 @@ def ensemble(a:pd.DataFrame, b:pd.DataFrame, w:float=0.5) -> pd.DataFrame:
 # %% ../nbs/09_recipe.ipynb #613845a9
 POOLINGS = ('mean', 'logmean', 'max', 'attention')
 
+def _softmax_by(sc:np.ndarray, codes:np.ndarray, n:int) -> np.ndarray:
+    "Softmax of scores `sc` within each group (`codes`: group index 0..n-1 of each row)."
+    m = np.full(n, -np.inf); np.maximum.at(m, codes, sc)
+    e = np.exp(sc - m[codes])
+    return e/np.bincount(codes, e, n)[codes]
+
 def attention_weights(wp:pd.DataFrame, # window predictions (`path`, `p_<class>`)
                       a:np.ndarray, # one coefficient per class column of `pc`
                       pc:list) -> np.ndarray:
     "Each window's weight in its recording: softmax over the recording's windows of `log(p) @ a` (all 0: equal weights)."
-    s = pd.Series(np.log(np.clip(wp[pc].to_numpy(float), 1e-7, 1)) @ a, index=wp.index)
-    e = np.exp(s - s.groupby(wp.path.values).transform('max'))
-    return (e/e.groupby(wp.path.values).transform('sum')).to_numpy()
+    codes, recs = pd.factorize(wp.path.values)
+    return _softmax_by(np.log(np.clip(wp[pc].to_numpy(float), 1e-7, 1)) @ a, codes, len(recs))
 
 def fit_attention(wp:pd.DataFrame, # window predictions with `label` (the training side: other folds)
                   pc:list, # the `p_<class>` columns
@@ -258,15 +263,14 @@ def fit_attention(wp:pd.DataFrame, # window predictions with `label` (the traini
     "Coefficients of `attention_weights` that minimise the class-balanced log-loss of the attention-pooled recordings."
     from scipy.optimize import minimize
     classes = [c[2:] for c in pc]
-    codes, rec = pd.factorize(wp.path.values)
+    codes, _ = pd.factorize(wp.path.values)
     lab = pd.Series(wp.label.values).groupby(codes).first()
     y = np.array([classes.index(l) for l in lab]); n = len(lab)
     cw = 1/np.bincount(y, minlength=len(classes)).clip(1); cw = cw[y]/cw[y].sum()   # every class counts the same
-    P, L = wp[pc].to_numpy(float), np.log(np.clip(wp[pc].to_numpy(float), 1e-7, 1))
+    P = wp[pc].to_numpy(float); L = np.log(np.clip(P, 1e-7, 1))
+    py_win = P[np.arange(len(P)), y[codes]]   # each window's probability of its recording's label
     def loss(a):
-        sc = L @ a; m = np.full(n, -np.inf); np.maximum.at(m, codes, sc)
-        e = np.exp(sc - m[codes]); w = e/np.bincount(codes, e, n)[codes]
-        py = np.bincount(codes, w*P[np.arange(len(P)), y[codes]], n)   # pooled probability of each recording's label
+        py = np.bincount(codes, _softmax_by(L @ a, codes, n)*py_win, n)   # pooled probability of each recording's label
         return -(cw*np.log(np.clip(py, 1e-9, 1))).sum() + l2*(a**2).sum()
     return minimize(loss, np.zeros(len(pc)), method='L-BFGS-B').x
 
