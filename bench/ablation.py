@@ -53,7 +53,8 @@ out = Path(a.out or ('bench/results/ablation' + (f'-{a.dataset}-{a.task}' if a.d
 if not a.table:
     warnings.simplefilter('ignore')
     if a.dataset:
-        from heartbeat_nbdev.databases import load_task, find_database
+        from heartbeat_nbdev.tasks import load_task
+        from heartbeat_nbdev.data import find_database
         recs = load_task(a.dataset, a.task); root = find_database(a.dataset)
     else: root = find_data_path(); recs = get_recordings(root)
     wf = Path(a.weights_dir)/'mobilenet_v2-b0353104.pth' if a.weights_dir else None
@@ -62,7 +63,7 @@ if not a.table:
         "The folder of the in-domain pretrained model `name` (`recipe.PRETRAIN`), trained here first if missing."
         d = Path(a.models)/f'pretrain-{name}'
         if (d/'model.json').exists(): print(f"{d} exists: reused"); return str(d)
-        from heartbeat_nbdev.train import run_training
+        from heartbeat_nbdev.train_cli import run_training
         t0 = time.perf_counter()
         res = run_training(**PRETRAIN[name], out=str(d), all_data=True, seed=42, arch=kw['arch'], img_size=kw['img_size'],
                            epochs=kw['epochs'], bs=kw['bs'], lr=kw['lr'], wd=kw['wd'], class_weights=kw['class_weights'],
@@ -139,14 +140,14 @@ for row in filter(None, a.pooling.split(',')):   # the same models, their window
     for how in POOLINGS: save_posthoc(f"{row}@{how}", pool_oof(wdf, how, meta=meta), [row])
     print(f"pooling rows of {row} written ({len(fws)} seeds)", flush=True)
 for spec in filter(None, a.frozen_op.split(',')):   # does a saved operating point hold for models trained elsewhere (another machine, a GPU)?
-    from heartbeat_nbdev.train import PRESETS
+    from heartbeat_nbdev.train_cli import PRESETS
     from heartbeat_nbdev.model import temperature_scale
     from heartbeat_nbdev.recipe import oof_classes, weighted_pred
     row, preset = spec.split(':'); op = PRESETS[preset]['operating_point']
     df = load_row(row).copy(); classes = oof_classes(df); pc = [f'p_{c}' for c in classes]
     df[pc] = temperature_scale(df[pc].to_numpy(float), op['temperature'])
     df['pred'] = weighted_pred(df[pc].to_numpy(float), classes, op['weights']); df['op_weights'] = json.dumps(op['weights'])
-    save_derived(f"{row}+frozen", df, [row, f"train.PRESETS['{preset}']['operating_point']"])
+    save_derived(f"{row}+frozen", df, [row, f"train_cli.PRESETS['{preset}']['operating_point']"])
     print(f"{row}+frozen written ({preset}'s operating point)", flush=True)
 for row in filter(None, a.balanced_op.split(',')):   # decisions re-weighted for balanced accuracy alone: how far a threshold goes
     save_derived(f"{row}+ba", crossfit(load_row(row), operating_point=dict(target='extrastole', min_recall=0., keep='normal',

@@ -10,7 +10,7 @@ with the command, commit, machine and figures, and prints them. A benchmark, not
 import argparse, json, os, platform, resource, subprocess, sys, tempfile, threading, time, warnings
 from pathlib import Path
 import psutil
-from heartbeat_nbdev.databases import get_datasets
+from heartbeat_nbdev.data import get_datasets
 from heartbeat_nbdev.spectrogram import SpecConfig, make_spectrograms
 
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

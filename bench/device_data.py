@@ -11,7 +11,8 @@ from the copy and from the original (grey levels, 0-255) and prints the largest 
 import argparse, random
 from pathlib import Path
 import numpy as np, soundfile as sf
-from heartbeat_nbdev.data import get_recordings, labelled, find_data_path
+from heartbeat_nbdev.data import get_recordings, find_data_path
+from heartbeat_nbdev.tasks import labelled
 from heartbeat_nbdev.spectrogram import SpecConfig, load_audio, spectrogram_images, _resample
 
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -21,7 +21,7 @@ if a.data:
     for i, f in enumerate(sorted(Path(a.data).rglob('*.wav'))[:a.n]): os.symlink(f.resolve(), folder/f'{i:04d}_{f.name}')
     src = f'first {a.n} WAV files under {a.data}'
 else:
-    from heartbeat_nbdev.data import synth_wav
+    from heartbeat_nbdev.audio import synth_wav
     for i in range(a.n): synth_wav(folder/f'r{i:04d}.wav', 10.0, 44100, murmur=bool(i % 2), seed=i)
     src = f'{a.n} synthetic 10 s recordings at 44.1 kHz'
 cli = tmp/'heartbeat_predict.py'   # what the installed heartbeat-predict script runs

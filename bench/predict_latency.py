@@ -11,7 +11,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import save
 import numpy as np
-from heartbeat_nbdev.data import synth_wav
+from heartbeat_nbdev.audio import synth_wav
 from heartbeat_nbdev.spectrogram import SpecConfig
 from heartbeat_nbdev.inference import Predictor, predict, _prepare, one_blas_thread
 

@@ -16,7 +16,8 @@ command, commit, machine and wall time; the best setting is then cross-validated
 import argparse, json, os, sys, time, warnings
 from pathlib import Path
 import optuna
-from heartbeat_nbdev.data import get_recordings, find_data_path, labelled, patient_folds
+from heartbeat_nbdev.data import get_recordings, find_data_path
+from heartbeat_nbdev.tasks import labelled, patient_folds
 from heartbeat_nbdev.spectrogram import SpecConfig
 from heartbeat_nbdev.train import training_windows, train
 from heartbeat_nbdev.recipe import BASE, machine_info

@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from sklearn.metrics import roc_auc_score
 from heartbeat_nbdev.cycles import segment, score_segmentation, rhythm_features, RHYTHM_FEATURES
-from heartbeat_nbdev.spectrogram import load_audio, SpecConfig, AudioError
-from heartbeat_nbdev.databases import find_database, have_database
+from heartbeat_nbdev.spectrogram import load_audio, SpecConfig
+from heartbeat_nbdev.audio import AudioError
+from heartbeat_nbdev.data import find_database, have_database
 from heartbeat_nbdev.data import get_recordings, find_data_path
 from heartbeat_nbdev.recipe import machine_info
 

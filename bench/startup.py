@@ -2,23 +2,23 @@
 
     python bench/startup.py [--repeat 5] [--out bench/results/startup.json]
 
-Runs `python -m heartbeat_nbdev.<module> --help` in fresh processes and prints the median seconds per command.
+Runs each installed command (`heartbeat-<name> --help`, from the environment of this Python) in fresh processes and prints
+the median seconds per command.
 """
 import argparse, os, resource, subprocess, sys, time, statistics as st
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import save
 
-CMDS = {'heartbeat-predict': 'heartbeat_nbdev.inference', 'heartbeat-export': 'heartbeat_nbdev.model',
-        'heartbeat-train': 'heartbeat_nbdev.train', 'heartbeat-spectrograms': 'heartbeat_nbdev.spectrogram'}
+CMDS = ['heartbeat-predict', 'heartbeat-export', 'heartbeat-train', 'heartbeat-spectrograms', 'heartbeat-data', 'heartbeat-eval', 'heartbeat-baseline']
 ap = argparse.ArgumentParser(); ap.add_argument('--repeat', type=int, default=5); ap.add_argument('--out'); a = ap.parse_args()
-env = {**os.environ, 'PYTHONPATH': str(Path(__file__).resolve().parents[1])}
+bindir = Path(sys.executable).parent
 res = {}
-for name, mod in CMDS.items():
+for name in CMDS:
     ts, cpu = [], []
     for _ in range(a.repeat + 1):
         r0 = resource.getrusage(resource.RUSAGE_CHILDREN); t0 = time.perf_counter()
-        r = subprocess.run([sys.executable, '-m', mod, '--help'], capture_output=True, text=True, env=env)
+        r = subprocess.run([str(bindir/name), '--help'], capture_output=True, text=True)
         ts.append(time.perf_counter() - t0); r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu.append(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime)
         assert r.returncode == 0 and 'usage' in r.stdout, r.stderr[-500:]

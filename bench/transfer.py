@@ -14,9 +14,13 @@ Writes bench/results/transfer.json (after every row, so a stopped run keeps what
 import argparse, json, os, platform, subprocess, sys, time, warnings
 from pathlib import Path
 import pandas as pd
-from heartbeat_nbdev.databases import DATABASES, NO_PATIENT_IDS, load_task, score_model, have_database
+from heartbeat_nbdev.data import DATABASES, NO_PATIENT_IDS, have_database
+from heartbeat_nbdev.tasks import load_task
+from heartbeat_nbdev.evaluate import score_model
 from heartbeat_nbdev.spectrogram import SpecConfig
-from heartbeat_nbdev.train import run_training, training_windows, train, save_model, shared_weights_file
+from heartbeat_nbdev.train_cli import run_training
+from heartbeat_nbdev.train import training_windows, train, save_model
+from heartbeat_nbdev.backbones import shared_weights_file
 
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 ap.add_argument('--task', default='abnormal')

@@ -14,7 +14,7 @@ For every notebook in nbs/ whose name does not start with `_` or `.` (index.ipyn
    `#| hide` and `#| export` cells removed, directives stripped, links to the package's symbols;
 3. render it with nbconvert (`basic` template) inside a small page with a sidebar and prev/next links.
 
-Pages are named as nbdev names them (`00_data.ipynb` -> `data.html`), so nbdev's symbol links (`_modidx.py`) resolve.
+Pages are named as nbdev names them (`02_data.ipynb` -> `data.html`), so nbdev's symbol links (`_modidx.py`) resolve.
 `api.html` lists every public function and class of the package (nbdev's `show_doc`: signature, docstring, docments
 parameters) with a link to the notebook that defines it. Tables sit in a `.table-wrap` box that scrolls sideways when
 they are wider than the page. `site.json` records each page's title, figure count and real-result figure count for

@@ -12,7 +12,9 @@ from pathlib import Path
 import numpy as np, pandas as pd, soundfile as sf
 from PIL import Image
 
-from heartbeat_nbdev.data import synth_wav, synth_heartbeat, synth_dataset, get_recordings, audio_info, AudioError
+from heartbeat_nbdev.audio import synth_wav, synth_heartbeat, audio_info, AudioError
+from heartbeat_nbdev.fixtures import synth_dataset
+from heartbeat_nbdev.data import get_recordings
 from heartbeat_nbdev.spectrogram import SpecConfig, make_spectrograms, load_audio
 from heartbeat_nbdev.baseline import features_table
 

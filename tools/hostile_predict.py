@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np, soundfile as sf
 root = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(root))
-from heartbeat_nbdev.data import synth_wav
+from heartbeat_nbdev.audio import synth_wav
 from heartbeat_nbdev.spectrogram import SpecConfig
 from heartbeat_nbdev.model import body_head_model, write_model, export_onnx
 

@@ -1,6 +1,6 @@
 """Run every notebook, `#| real` cells included, on the real data and a trained model; save the outputs in the notebooks.
 
-    python tools/run_real_results.py [--model models/best] [--train-missing] [--only 03_train 04_analysis]
+    python tools/run_real_results.py [--model models/best] [--train-missing] [--only 12_train 13_analysis]
     python tools/run_real_results.py --check     # only check the committed notebooks' outputs (sizes, junk, paths)
 
 Cells that need the real data or a trained model are flagged `#| real` (in `tst_flags`, so `nbdev-test` skips them and
@@ -38,7 +38,7 @@ NBS = ROOT/'nbs'
 DEFAULT_MODEL = 'models/best'
 # How --train-missing trains a model folder: heartbeat-train options ({weights} is $HEARTBEAT_WEIGHTS).
 RECIPES = {
-    'models/best': '--preset screening --weights {weights}/mobilenet_v2-b0353104.pth',   # the recipe chosen in 09_recipe
+    'models/best': '--preset screening --weights {weights}/mobilenet_v2-b0353104.pth',   # the recipe chosen in 18_recipe
 }
 REAL_FLAG = 'real'
 MAX_NB_BYTES, MAX_ALL_BYTES = 1_000_000, 5_000_000
@@ -263,7 +263,7 @@ def main():
     ap.add_argument('--model', default=DEFAULT_MODEL, help=f'model folder, relative to the repository root (default: {DEFAULT_MODEL})')
     ap.add_argument('--train-missing', action='store_true', help='train the model with heartbeat-train if its folder has no model')
     ap.add_argument('--train-args', default=None, help='heartbeat-train options for --train-missing (default: RECIPES[model])')
-    ap.add_argument('--only', nargs='*', help='run only these notebooks (names or prefixes, e.g. 03 04_analysis)')
+    ap.add_argument('--only', nargs='*', help='run only these notebooks (names or prefixes, e.g. 03 13_analysis)')
     ap.add_argument('--check', action='store_true', help='run nothing: check the saved outputs (sizes, junk, local paths)')
     a = ap.parse_args()
     os.chdir(ROOT)
@@ -287,7 +287,7 @@ def main():
                      + ('' if args else ' with --train-args'))
         weights = os.environ.get('HEARTBEAT_WEIGHTS', '')
         if '{weights}' in args and not weights: sys.exit("run_real_results: set $HEARTBEAT_WEIGHTS (the folder holding the pretrained file)")
-        cmd = [sys.executable, '-m', 'heartbeat_nbdev.train', *shlex.split(args.format(weights=weights)), '--out', a.model]
+        cmd = [sys.executable, '-m', 'heartbeat_nbdev.train_cli', *shlex.split(args.format(weights=weights)), '--out', a.model]
         print('training:', ' '.join(cmd), flush=True)
         t0 = time.time()
         subprocess.run(cmd, cwd=ROOT, check=True, env={**os.environ, 'PYTHONPATH': str(ROOT)})
