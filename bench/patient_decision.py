@@ -27,20 +27,21 @@ with warnings.catch_warnings():
 ok = recs[recs.error.isna()]
 feats, skipped = features_table(ok, progress=False, cache=a.cache)
 t_feat = time.time() - t0
-rows, pats, rec_scores, first = [], [], [], None
+rows, pats, rec_scores, first, chosen_C = [], [], [], None, []
 for s in seeds:
     oof = circor_oof_baseline(recs, k=a.k, seed=s, feats=feats)
     out = recs.drop_duplicates('patient').set_index('patient').patient_outcome
     lab = oof[oof.label.isin(['Present', 'Absent'])]
     m = classification_metrics(np.where(lab.label == 'Present', 'murmur', 'no_murmur'), np.where(lab.p_murmur >= .5, 'murmur', 'no_murmur'), ['murmur', 'no_murmur'])
     rec_scores.append(dict(seed=s, n=m['n'], balanced_accuracy=m['balanced_accuracy'], recall_murmur=m['per_class']['murmur']['recall']))
-    for name, kw in (('learned decision', {}), ('learned decision, no Unknown answer', dict(allow_unknown=False))):
+    for name, kw in (('learned decision (C 0.3)', {}), ('learned decision (C chosen on inner folds)', dict(C=None)),
+                     ('learned decision, no Unknown answer (C 0.3)', dict(allow_unknown=False))):
         p = crossfit_patients(oof, seed=0, **kw).assign(seed=s)
         p['patient_outcome'] = out.loc[p.index].values
         c = compare_rules(p)
-        if kw: c = c[c.rule == 'learned decision'].assign(rule=name)
-        rows.append(c)
-        if not kw: pats.append(p)
+        rows.append(c[c.rule == 'learned decision'].assign(rule=name))
+        if not kw: rows.append(c[c.rule != 'learned decision']); pats.append(p)
+        if kw.get('C', 0) is None: chosen_C += p.drop_duplicates('fold').C.tolist()
     if first is None: first = oof
 res = pd.concat(rows, ignore_index=True)
 metrics = ['weighted_accuracy', 'recall_Present', 'recall_Unknown', 'recall_Absent', 'outcome_cost']
@@ -56,6 +57,9 @@ save('patient_decision', dict(
     what='CirCor patient-level murmur (murmur_patient): learned patient decision vs the any-recording rule on the same out-of-fold MFCC-baseline recording predictions',
     k=a.k, fold_seeds=seeds, n_recordings=int(len(ok)), n_features_skipped=int(len(skipped)),
     n_patients_one_location=int((ok.groupby('patient').location.nunique() == 1).sum()),
+    cpu_model=next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), None),
+    chosen_C_counts={str(k): int(v) for k, v in pd.Series(chosen_C).value_counts().items()},
+    any_thresholds_chosen=sorted(set(float(t) for t in pd.concat(pats).any_threshold)),
     patients={k: int(v) for k, v in recs.drop_duplicates('patient').patient_label.value_counts().items()},
     table=table, per_seed=res.to_dict('records'), recording_level=rec_scores, decision_confusion_labels_by_decision=conf,
     note=('weighted accuracy as the challenge counts it (Unknown counted); each patient pooled over the 5 folds of a seed, mean ± std over the fold seeds; '
