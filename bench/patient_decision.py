@@ -34,13 +34,13 @@ for s in seeds:
     lab = oof[oof.label.isin(['Present', 'Absent'])]
     m = classification_metrics(np.where(lab.label == 'Present', 'murmur', 'no_murmur'), np.where(lab.p_murmur >= .5, 'murmur', 'no_murmur'), ['murmur', 'no_murmur'])
     rec_scores.append(dict(seed=s, n=m['n'], balanced_accuracy=m['balanced_accuracy'], recall_murmur=m['per_class']['murmur']['recall']))
-    for name, kw in (('learned decision (C 0.3)', {}), ('learned decision (C chosen on inner folds)', dict(C=None)),
-                     ('learned decision, no Unknown answer (C 0.3)', dict(allow_unknown=False))):
+    for name, kw in (('learned decision (C 0.3)', dict(C=0.3)), ('learned decision (C chosen on inner folds)', dict(C=None)),
+                     ('learned decision, no Unknown answer (C 0.3)', dict(C=0.3, allow_unknown=False))):
         p = crossfit_patients(oof, seed=0, **kw).assign(seed=s)
         p['patient_outcome'] = out.loc[p.index].values
         c = compare_rules(p)
         rows.append(c[c.rule == 'learned decision'].assign(rule=name))
-        if not kw: rows.append(c[c.rule != 'learned decision']); pats.append(p)
+        if kw == dict(C=0.3): rows.append(c[c.rule != 'learned decision']); pats.append(p)
         if kw.get('C', 0) is None: chosen_C += p.drop_duplicates('fold').C.tolist()
     if first is None: first = oof
 res = pd.concat(rows, ignore_index=True)
