@@ -14,8 +14,8 @@ from .audio import audio_info, AudioError
 
 # %% auto #0
 __all__ = ['LABELS', 'DATA_ENV', 'GET_DATA_HELP', 'ROOT_ENV', 'DATABASES', 'NO_PATIENT_IDS', 'YASEEN_LABELS', 'REC_COLS',
-           'AUDIO_EXTS', 'DB_COLS', 'SEG_STATES', 'READERS', 'find_data_path', 'parse_name', 'check_database',
-           'database_candidates', 'find_database', 'have_database', 'get_recordings', 'read_pascal',
+           'AUDIO_EXTS', 'DB_COLS', 'CIRCOR_LOCATIONS', 'SEG_STATES', 'READERS', 'find_data_path', 'parse_name',
+           'check_database', 'database_candidates', 'find_database', 'have_database', 'get_recordings', 'read_pascal',
            'read_physionet2016', 'read_circor2022', 'read_segmentation', 'read_yaseen2018', 'parse_datasets',
            'get_database', 'get_datasets', 'have_data']
 
@@ -171,7 +171,7 @@ def get_recordings(path:str|Path|None=None, # dataset folder (see `find_data_pat
 
 # %% ../nbs/02_data.ipynb #7747b61c
 DB_COLS = ['path', 'fname', 'database', 'label', 'group', 'patient', 'location', 'set', 'sr', 'channels', 'duration',
-           'has_patient_ids', 'patient_label', 'error']
+           'has_patient_ids', 'patient_label', 'patient_outcome', 'error']
 
 def _rec_row(p:Path, database:str, **kw) -> dict:
     r = dict(path=str(p), fname=p.name, database=database, sr=np.nan, channels=np.nan, duration=np.nan, error=None)
@@ -181,13 +181,13 @@ def _rec_row(p:Path, database:str, **kw) -> dict:
         except AudioError as e: r['error'] = str(e)
     return r
 
-def _finish(rows:list, database:str, root:Path) -> pd.DataFrame:
+def _finish(rows:list, database:str, root:Path, detail:str='') -> pd.DataFrame:
     df = pd.DataFrame(rows).reindex(columns=DB_COLS)
     df['database'] = database
     df['channels'] = df.channels.astype('Int64')
     df['has_patient_ids'] = df.has_patient_ids.astype(object).fillna(database not in NO_PATIENT_IDS).astype(bool)
     if (n := df.error.notna().sum()):
-        warnings.warn(f"{database}: {n} of {len(df)} rows in {root} have an error: " + '; '.join(df.error.dropna().head(5)) + (' ...' if n > 5 else ''))
+        warnings.warn(f"{database}: {n} of {len(df)} rows in {root} have an error{detail}: " + '; '.join(df.error.dropna().head(5)) + (' ...' if n > 5 else ''))
     return df.reset_index(drop=True)
 
 # %% ../nbs/02_data.ipynb #8e3e44cf
@@ -229,6 +229,7 @@ def read_physionet2016(path:str|Path|None=None) -> pd.DataFrame:
 # %% ../nbs/02_data.ipynb #f04a5362
 _re_circor = re.compile(r'^(\d+)_([A-Za-z]+)(?:_(\d+))?$')
 _CIRCOR_NEED = ('Patient ID', 'Recording locations:', 'Murmur', 'Murmur locations')
+CIRCOR_LOCATIONS = ('AV', 'PV', 'TV', 'MV', 'Phc')   # aortic, pulmonary, tricuspid, mitral valve; any other site
 
 def _recording_murmur(status:str, loc:str, mlocs) -> str|None:
     if status not in ('Present', 'Absent', 'Unknown'): return None
@@ -244,28 +245,36 @@ def read_circor2022(path:str|Path|None=None) -> pd.DataFrame:
     pt = pd.read_csv(csv, dtype=str)
     if miss := [c for c in _CIRCOR_NEED if c not in pt.columns]: raise ValueError(f"{csv}: columns {miss} missing (has {list(pt.columns)[:8]} ...)")
     pt = pt.set_index('Patient ID')
-    files, rows = {}, []
+    files, rows, kinds = {}, [], {}
+    def bad(kind): kinds[kind] = kinds.get(kind, 0) + 1
+    known = lambda loc: f"location code {loc!r} is not one of {', '.join(CIRCOR_LOCATIONS)}"
     for p in sorted(td.iterdir()):
         if p.is_file() and p.suffix.lower() == '.wav': files.setdefault(p.stem.split('_')[0], []).append(p)
     for pid, r in pt.iterrows():
-        status, kw = r['Murmur'], dict(patient=pid, group=f'circor2022:{pid}', patient_label=r['Murmur'], set=r.get('Campaign'))
+        status, kw = r['Murmur'], dict(patient=pid, group=f'circor2022:{pid}', patient_label=r['Murmur'], set=r.get('Campaign'), patient_outcome=r.get('Outcome'))
         listed = str(r['Recording locations:']).split('+')
         for p in files.pop(pid, []):
             m = _re_circor.match(p.stem)
-            if not m: rows.append(_rec_row(p, 'circor2022', label=None, **kw, error=f"{p}: name is not <patient>_<location>[_<n>].wav")); continue
-            loc = m.group(2)
-            err = None if loc in listed else f"{p}: location {loc} not in the patient's 'Recording locations:' ({'+'.join(listed)}) in {csv}"
+            if not m: bad('file name not <patient>_<location>[_<n>].wav'); rows.append(_rec_row(p, 'circor2022', label=None, **kw, error=f"{p}: name is not <patient>_<location>[_<n>].wav")); continue
+            loc, err = m.group(2), None
+            if loc not in CIRCOR_LOCATIONS: err = f"{p}: {known(loc)}"; bad('unknown location code')
+            elif loc not in listed: err = f"{p}: location {loc} not in the patient's 'Recording locations:' ({'+'.join(listed)}) in {csv}"; bad("location not in the patient's row")
             lab = _recording_murmur(status, loc, r['Murmur locations'])
-            if lab is None and err is None: err = f"{csv}: patient {pid} has Murmur {status!r}, expected Present, Absent or Unknown"
+            if lab is None and err is None: err = f"{csv}: patient {pid} has Murmur {status!r}, expected Present, Absent or Unknown"; bad('unknown murmur status')
             rows.append(_rec_row(p, 'circor2022', label=lab, location=loc, error=err, **kw))
+            if err is None and rows[-1]['error'] is not None: bad('unreadable recording')
             if loc in listed: listed.remove(loc)
         for loc in listed:   # listed in the csv, no file
             f = td/f'{pid}_{loc}.wav'
+            why = f"there is no such recording" + (f" ({known(loc)})" if loc not in CIRCOR_LOCATIONS else '')
+            bad('listed in training_data.csv, no recording')
             rows.append(dict(path=str(f), fname=f.name, label=_recording_murmur(status, loc, r['Murmur locations']), location=loc, **kw,
-                             error=f"{f}: patient {pid} lists location {loc} in {csv} but there is no such recording"))
+                             error=f"{f}: patient {pid} lists location {loc} in {csv} but {why}"))
     for pid, ps in sorted(files.items()):
-        for p in ps: rows.append(_rec_row(p, 'circor2022', label=None, patient=pid, group=f'circor2022:{pid}', error=f"{p}: patient {pid} not in {csv}"))
-    return _finish(rows, 'circor2022', root)
+        for p in ps:
+            bad('recording with no row in training_data.csv')
+            rows.append(_rec_row(p, 'circor2022', label=None, patient=pid, group=f'circor2022:{pid}', error=f"{p}: patient {pid} not in {csv}"))
+    return _finish(rows, 'circor2022', root, ' (' + ', '.join(f'{n} {k}' for k, n in sorted(kinds.items())) + ')' if kinds else '')
 
 SEG_STATES = {0: 'unannotated', 1: 'S1', 2: 'systole', 3: 'S2', 4: 'diastole'}
 

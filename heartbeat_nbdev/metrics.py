@@ -12,8 +12,10 @@ from .data import NO_PATIENT_IDS, parse_datasets
 from .tasks import check_task, default_task, TASKS
 
 # %% auto #0
-__all__ = ['MURMUR_WEIGHTS', 'classification_metrics', 'macc', 'murmur_weighted_accuracy', 'patient_murmur', 'task_scores',
-           'plot_task_confusion', 'with_task_scores', 'print_scores', 'plot_confusion']
+__all__ = ['MURMUR_CLASSES', 'MURMUR_WEIGHTS', 'OUTCOME_CLASSES', 'POSITIVE_CLASSES', 'NEGATIVE_CLASSES',
+           'classification_metrics', 'macc', 'challenge_outputs', 'murmur_confusion', 'murmur_weighted_accuracy',
+           'clinical_outcome_cost', 'patient_scores', 'patient_murmur', 'task_scores', 'plot_task_confusion',
+           'with_task_scores', 'print_scores', 'plot_confusion']
 
 # %% ../nbs/05_metrics.ipynb #rl000043
 def classification_metrics(y_true, y_pred, classes) -> dict:
@@ -37,16 +39,76 @@ def macc(y_true, y_pred, positive:str='abnormal') -> float:
     if not t.any() or t.all(): return float('nan')
     return float((p[t].mean() + (~p[~t]).mean())/2)
 
+MURMUR_CLASSES = ('Present', 'Unknown', 'Absent')   # the 2022 challenge's order
 MURMUR_WEIGHTS = dict(Present=5, Unknown=3, Absent=1)
+OUTCOME_CLASSES = ('Abnormal', 'Normal')
+POSITIVE_CLASSES, NEGATIVE_CLASSES = ('Present', 'Unknown', 'Abnormal'), ('Absent', 'Normal')   # referred / not referred
+
+def _is_empty(v) -> bool: return v is None or (isinstance(v, float) and np.isnan(v)) or (isinstance(v, str) and not v.strip())
+
+def challenge_outputs(y_pred, # one class name per patient (None or '' for no answer), or a binary (n, len(classes)) matrix
+                      classes:tuple=MURMUR_CLASSES, # the classes, the positive one first
+                     ) -> np.ndarray:
+    "One class per patient as the 2022 challenge reads outputs: a patient with no class or several classes set counts as `classes[0]`."
+    a = np.asarray(y_pred, dtype=object)
+    if a.ndim == 2:
+        if a.shape[1] != len(classes): raise ValueError(f"a binary output matrix needs {len(classes)} columns ({', '.join(classes)}), not {a.shape[1]}")
+        b = a.astype(float) > 0
+        return np.where(b.sum(1) == 1, np.array(classes, dtype=object)[b.argmax(1)], classes[0])
+    miss = np.array([_is_empty(v) for v in a], dtype=bool)
+    if bad := set(a[~miss]) - set(classes):
+        raise ValueError(f"outputs must be {', '.join(classes[:-1])} or {classes[-1]} (or empty: counted as {classes[0]}); got {sorted(map(str, bad))}")
+    return np.where(miss, classes[0], a).astype(object)
+
+def _labels(y_true, classes:tuple, what:str) -> np.ndarray:
+    t = np.asarray(y_true, dtype=object)
+    if bad := set(t) - set(classes): raise ValueError(f"{what} must be {', '.join(classes[:-1])} or {classes[-1]}; got {sorted(map(str, bad))}")
+    return t
+
+def murmur_confusion(y_true, # patient murmur labels: Present / Unknown / Absent
+                     y_pred, # outputs, as `challenge_outputs` reads them
+                    ) -> np.ndarray:
+    "The challenge's 3x3 murmur confusion matrix: rows = outputs, columns = labels, both in `MURMUR_CLASSES` order."
+    t, p = _labels(y_true, MURMUR_CLASSES, 'patient murmur status'), challenge_outputs(y_pred)
+    if len(t) != len(p): raise ValueError(f"{len(t)} labels but {len(p)} outputs")
+    return np.array([[int(((p == o) & (t == l)).sum()) for l in MURMUR_CLASSES] for o in MURMUR_CLASSES])
 
 def murmur_weighted_accuracy(y_true, # patient murmur status: Present / Unknown / Absent
-                             y_pred, # predicted status per patient
+                             y_pred, # output per patient (empty: Present), as `challenge_outputs` reads it
                             ) -> float:
-    "PhysioNet 2022 weighted accuracy: (5 TP_Present + 3 TP_Unknown + TP_Absent) / (5 n_Present + 3 n_Unknown + n_Absent)."
-    t, p = np.asarray(y_true, dtype=object), np.asarray(y_pred, dtype=object)
-    if bad := set(t) - set(MURMUR_WEIGHTS): raise ValueError(f"patient murmur status must be Present, Unknown or Absent; got {sorted(map(str, bad))}")
-    w = np.array([MURMUR_WEIGHTS[c] for c in t], dtype=float)
-    return float((w*(t == p)).sum()/w.sum()) if len(t) else float('nan')
+    "PhysioNet 2022 weighted accuracy trace(W∘A)/sum(W∘A), W's rows all (5, 3, 1): each patient weighs by its true class; NaN without patients."
+    A = murmur_confusion(y_true, y_pred)
+    W = np.tile([float(MURMUR_WEIGHTS[c]) for c in MURMUR_CLASSES], (len(MURMUR_CLASSES), 1))
+    d = (W*A).sum()
+    return float(np.trace(W*A)/d) if d else float('nan')
+
+def clinical_outcome_cost(outcomes, # each patient's outcome label: Abnormal / Normal
+                          outputs, # the outputs: murmur classes (`classes=MURMUR_CLASSES`) or outcome classes (`OUTCOME_CLASSES`)
+                          classes:tuple=MURMUR_CLASSES, # the classes of `outputs`
+                         ) -> dict:
+    "The 2022 challenge's clinical-outcome cost: `cost` (mean per patient, lower is better), `total_cost`, tp/fp/fn/tn, `n`, `referred`."
+    y, o = _labels(outcomes, OUTCOME_CLASSES, 'patient outcome'), challenge_outputs(outputs, classes)
+    if len(y) != len(o): raise ValueError(f"{len(y)} outcome labels but {len(o)} outputs")
+    lp, op = y == 'Abnormal', np.isin(o, POSITIVE_CLASSES)
+    tp, fp, fn, tn = (int(v.sum()) for v in (lp & op, ~lp & op, lp & ~op, ~lp & ~op))
+    n, m = tp + fp + fn + tn, tp + fp
+    if not n: return dict(cost=float('nan'), total_cost=float('nan'), tp=0, fp=0, fn=0, tn=0, n=0, referred=float('nan'))
+    r = m/n
+    total = 10*n + (25 + 397*r - 1718*r**2 + 11296*r**4)*n + 10000*tp + 50000*fn
+    return dict(cost=float(total/n), total_cost=float(total), tp=tp, fp=fp, fn=fn, tn=tn, n=n, referred=float(r))
+
+def patient_scores(y_true, # patient murmur labels
+                   y_pred, # outputs per patient (as `challenge_outputs` reads them)
+                   outcomes=None, # the patients' outcome labels (Abnormal / Normal): adds the murmur-outputs-vs-outcome cost
+                  ) -> dict:
+    "Patient-level murmur scores as the 2022 challenge counts them: weighted accuracy (Unknown counted), recall and support per class, confusion (rows outputs, columns labels)."
+    A = murmur_confusion(y_true, y_pred); sup = A.sum(0)
+    res = dict(n=int(sup.sum()), weighted_accuracy=murmur_weighted_accuracy(y_true, y_pred),
+               recall={c: (float(A[i, i]/sup[i]) if sup[i] else float('nan')) for i, c in enumerate(MURMUR_CLASSES)},
+               support={c: int(sup[i]) for i, c in enumerate(MURMUR_CLASSES)}, classes=list(MURMUR_CLASSES),
+               confusion=A.tolist(), confusion_axes='rows: outputs, columns: labels (the challenge\'s layout)')
+    if outcomes is not None: res['outcome_cost'] = clinical_outcome_cost(outcomes, y_pred, MURMUR_CLASSES)
+    return res
 
 def patient_murmur(preds:pd.DataFrame, # one row per recording: `patient`, `pred` ('murmur'/'no_murmur') and `patient_label`
                   ) -> pd.DataFrame:
@@ -77,9 +139,14 @@ def task_scores(preds:pd.DataFrame, # recording-level: `label` (None for rows ou
         if task == 'abnormal': r['macc'] = macc(gl.label, gl.pred)
         if task == 'murmur' and db == 'circor2022' and 'patient_label' in g:
             pm = patient_murmur(g[g.patient_label.isin(list(MURMUR_WEIGHTS))])
-            r['weighted_accuracy'] = murmur_weighted_accuracy(pm.patient_label, pm.pred)
+            ps = patient_scores(pm.patient_label, pm.pred)
+            r.update(weighted_accuracy=ps['weighted_accuracy'], patient_recall=ps['recall'], patient_confusion=ps['confusion'])
             r['n_patients'] = {k: int(v) for k, v in pm.patient_label.value_counts().items()}
-            r['patient_aggregation'] = 'Present if any recording is predicted murmur, else Absent'
+            r['patient_aggregation'] = 'Present if any recording is predicted murmur, else Absent (never Unknown); Unknown patients counted'
+            if 'patient_outcome' in g:   # the challenge's cost of these murmur outputs against the outcome labels
+                oc = g.groupby('patient').patient_outcome.first().reindex(pm.patient).values
+                ok = np.isin(oc.astype(object), OUTCOME_CLASSES)
+                if ok.any(): r['outcome_cost'] = clinical_outcome_cost(oc[ok], pm.pred.values[ok])
         if db in NO_PATIENT_IDS: r['note'] = f"{db} publishes no patient ids: a patient may sit on both sides of a split, so scores are optimistic"
         res['by_database'][db] = r
     return res
