@@ -10,7 +10,7 @@ import os, hashlib, secrets
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['atomic_write', 'atomic_write_text', 'import_torch', 'file_sha256']
+__all__ = ['atomic_write', 'atomic_write_text', 'import_torch', 'file_sha256', 'UsageError', 'run_cli']
 
 # %% ../nbs/00_core.ipynb #rl000006
 def _umask() -> int:
@@ -49,3 +49,21 @@ def file_sha256(path:str|Path) -> str:
     with open(path, 'rb') as f:
         for b in iter(lambda: f.read(1 << 20), b''): h.update(b)
     return h.hexdigest()
+
+# %% ../nbs/00_core.ipynb #722ab059
+class UsageError(SystemExit):
+    "A bad option or path, said in one line before any work: `run_cli` prints it and the command exits 2."
+    def __init__(self, msg:str): super().__init__(msg); self.code = 2
+    def __str__(self): return str(self.args[0])
+
+def run_cli(f, # the command: a `call_parse` function, called with no arguments (it reads `sys.argv`)
+            name:str, # the command's name, in the messages
+           ):
+    "Run `f()`: a `UsageError` is one line on stderr and exit 2; Ctrl-C one line and exit 130; a full disk (also in a worker process) one line naming the path and exit 1."
+    import errno, sys
+    try: return f()
+    except UsageError as e: print(e, file=sys.stderr); raise SystemExit(2) from None
+    except KeyboardInterrupt: print(f"{name}: interrupted (Ctrl-C); nothing more was written", file=sys.stderr); raise SystemExit(130) from None
+    except OSError as e:
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS): raise
+        print(f"error: {name}: {e.strerror} while writing {e.filename or 'a file'}", file=sys.stderr); raise SystemExit(1) from None
