@@ -6,7 +6,7 @@ Docs: https://heartbeat-nbdev.github.io/heartbeat_nbdev/spectrograms.html.md"""
 
 # %% ../nbs/09_spectrograms.ipynb #70e353ba
 from __future__ import annotations
-import os, json, hashlib, tempfile, time, warnings
+import os, re, json, hashlib, tempfile, time, warnings
 from dataclasses import dataclass, asdict, replace
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from threadpoolctl import threadpool_limits
 from fastcore.script import call_parse
 import sys, signal, ctypes, secrets, threading, multiprocessing
-from .core import atomic_write
+from .core import atomic_write, check_spec_config
 from .audio import audio_info, AudioError, check_audio_limits, synth_heartbeat
 from .data import get_datasets, get_recordings
 from .tasks import task_table
@@ -51,6 +51,7 @@ class SpecConfig:
         if self.bandpass is not None: object.__setattr__(self, 'bandpass', tuple(float(f) for f in self.bandpass))
         if self.scale not in ('db', 'pcen'): raise ValueError(f"SpecConfig: scale={self.scale!r}; 'db' or 'pcen'")
         if self.ref not in ('window', 'recording'): raise ValueError(f"SpecConfig: ref={self.ref!r}; 'window' or 'recording'")
+        check_spec_config(asdict(self), 'SpecConfig')   # the bounds a model.json may hold (`core.SPEC_BOUNDS`): no blank or 2 GB images
     def _fields(self) -> dict:   # `scale`, `align` and `ref` at their defaults are left out: caches and model.json files made before they existed keep their key
         d = asdict(self)
         if d['scale'] == 'db': del d['scale']
@@ -398,7 +399,11 @@ def spectrograms_cli(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, 
                      no_bandpass:bool=False, # skip the 25-800 Hz band-pass
                     ):
     "Cache log-mel spectrogram windows of every recording; print what was made and what was skipped."
-    cfg = SpecConfig(window_s=window_s, hop_s=hop_s, n_mels=n_mels, bandpass=None if no_bandpass else (25., 800.))
+    def usage(msg): print(f"error: {msg}", file=sys.stderr); raise SystemExit(2)
+    try: cfg = SpecConfig(window_s=window_s, hop_s=hop_s, n_mels=n_mels, bandpass=None if no_bandpass else (25., 800.))
+    except ValueError as e: usage(re.sub(r'SpecConfig\.(\w+)', lambda m: '--' + m.group(1).replace('_', '-'), str(e)))
+    if Path(out).exists() and not Path(out).is_dir(): usage(f"--out {out} is a file, not a folder")
+    if workers is not None and workers < 1: usage(f"--workers must be at least 1, not {workers}")
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         try:
@@ -409,5 +414,6 @@ def spectrograms_cli(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, 
         try: wins, skipped = make_spectrograms(recs, out, cfg, n_workers=workers)
         except KeyboardInterrupt: raise SystemExit(130) from None   # Ctrl-C: the workers are stopped (`run_parallel`); no traceback
     dt = time.perf_counter() - t0
-    print(f"{wins.path.nunique()} recordings -> {len(wins)} windows in {Path(out)/cfg.key} ({dt:.1f} s)")
     for p, e in skipped.itertuples(index=False): print(f"skipped {p}: {e}")
+    if wins.empty: print(f"error: no usable recording: {len(skipped)} skipped (listed above), no spectrogram made", file=sys.stderr); raise SystemExit(1)
+    print(f"{wins.path.nunique()} recordings -> {len(wins)} windows in {Path(out)/cfg.key} ({dt:.1f} s)")
