@@ -208,7 +208,7 @@ def synth_windows(root:str|Path, n_patients:int=4, duration:float=4.0, cfg:SpecC
 # %% ../nbs/12_train.ipynb #e91a6ee4
 def save_model(learn:Learner, path:str|Path, cfg:SpecConfig, res:dict, pickle:bool=False,
                operating_point:dict|None=None, # decision weights and threshold (see `11_model`, `18_recipe`), stored in model.json
-               warnings:list|None=None, # lines `heartbeat-predict` and the model card show with every answer (a suppressed class, chance figures)
+               warnings:list|None=None, # lines `heartbeat-predict` shows with its answers (a suppressed class, figures at chance)
               ) -> Path:
     "Save a `train` result: `write_model` files, plus fastai's unsafe `export.pkl` only if `pickle`."
     s = res['settings']

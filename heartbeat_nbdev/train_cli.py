@@ -18,7 +18,7 @@ from .model import apply_threshold, base_model, is_ensemble, temperature_scale, 
 
 # %% auto #0
 __all__ = ['RECIPE', 'PRESETS', 'SUPPRESSED_RECALL', 'resolve_preset', 'training_recordings', 'op_warnings',
-           'choose_own_operating_point', 'check_options', 'run_training', 'train_cli']
+           'choose_own_operating_point', 'chance_warnings', 'check_options', 'run_training', 'train_cli']
 
 # %% ../nbs/19_train_cli.ipynb #4e054a51
 RECIPE = dict(arch='resnet50', pretrained=True, bs=32, epochs=5, lr=1e-3, wd=0.0, opt='AdamW', schedule='one-cycle (cosine)',
@@ -137,6 +137,21 @@ def choose_own_operating_point(recs:pd.DataFrame, # the training recordings (fro
     res['warnings'] = op_warnings(res['crossfitted'], f"cross-fitted on a {k}-fold CV of the training data", res['argmax'])
     return res
 
+
+def chance_warnings(m:dict, # `classification_metrics` of recordings
+                    what:str, # which recordings, e.g. 'validation fold'
+                   ) -> list[str]:
+    "Lines for figures at chance: balanced accuracy within two standard errors of a guess's (1/classes), or one class answered for every recording."
+    sup = [v['support'] for v in m['per_class'].values() if v['support']]
+    K, out = len(sup), []
+    if K < 2: return out
+    se = math.sqrt(sum((1/K)*(1 - 1/K)/n for n in sup))/K   # of the balanced accuracy of answers drawn at random
+    if m['balanced_accuracy'] <= 1/K + 2*se:
+        out.append(f"balanced accuracy {m['balanced_accuracy']:.3f} on the {what} ({m['n']} recordings) is at chance (1/{K} = {1/K:.3f}, "
+                   f"within 2 standard errors, {2*se:.3f}, of it): this model may have learned nothing useful")
+    answered = [c for c, n in zip(m['classes'], np.array(m['confusion']).sum(0)) if n]
+    if len(answered) == 1: out.append(f"it answers {answered[0]} for every one of the {m['n']} recordings of the {what}")
+    return out
 
 # %% ../nbs/19_train_cli.ipynb #56700986
 def _operating_point_metrics(rp:pd.DataFrame, # recording predictions: `label` and one probability column per class
@@ -274,6 +289,10 @@ def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then
                            n_skipped=int(len(skipped)))
     if (dataset or task) and not all_data: res = with_task_scores(res, recs, dataset, task)
     warns = list(op_res.get('warnings', []))
+    if all_data:   # nothing was held out: at least the training recordings, which a model that learned anything gets mostly right
+        from heartbeat_nbdev.train import evaluate   # here: fastai (seconds to import)
+        res['training_recording'] = evaluate(learn, wins.reset_index(drop=True))['recording']
+    warns += chance_warnings(res['training_recording'] if all_data else res['recording'], 'training recordings' if all_data else 'validation fold')
     if op is not None and not all_data:   # the validation recordings as the shipped model answers them (calibrated, weighted)
         res['recording_operating_point'] = m = _operating_point_metrics(res['recording_preds'], res['recording']['classes'], op)
         warns += op_warnings(m, 'on the validation fold', res['recording'])
@@ -332,11 +351,13 @@ def _train_ensemble(opts:dict, # `run_training`'s options, the preset resolved
         if op is not None:
             ens['recording_operating_point'] = _operating_point_metrics(rp, cl, op)
             warns += op_warnings(ens['recording_operating_point'], 'on the validation fold', ens['recording'])
+        warns += chance_warnings(ens['recording'], 'validation fold')
         rp.to_csv(out/'valid_recordings.csv', index=False)
         for k, lab in (('recording', 'the averaged model'), ('recording_operating_point', "at the ensemble's operating point")):
             if k in ens: print(f"ensemble of {len(seeds)}, {lab}: {_recalls(ens[k])}")
+    else: warns += [f"member s{s}: {w}" for s, r in zip(seeds, res) for w in r.get('warnings', []) if 'operating point' not in w]
     ens['warnings'] = warns
-    if warns:   # shown by heartbeat-predict and the model card
+    if warns:   # shown by heartbeat-predict
         ej = json.loads((out/'ensemble.json').read_text()); ej['warnings'] = warns
         atomic_write_text(out/'ensemble.json', json.dumps(ej, indent=1))
         for w in warns: print(f"warning: {w}")
