@@ -490,4 +490,6 @@ d = { 'settings': { 'branch': 'main',
                                            'heartbeat_nbdev.train_cli.train_cli': ( 'train_cli.html#train_cli',
                                                                                     'heartbeat_nbdev/train_cli.py'),
                                            'heartbeat_nbdev.train_cli.training_recordings': ( 'train_cli.html#training_recordings',
-                                                                                              'heartbeat_nbdev/train_cli.py')}}}
+                                                                                              'heartbeat_nbdev/train_cli.py'),
+                                           'heartbeat_nbdev.train_cli.use_threads': ( 'train_cli.html#use_threads',
+                                                                                      'heartbeat_nbdev/train_cli.py')}}}

@@ -18,7 +18,7 @@ from .model import apply_threshold, base_model, is_ensemble, temperature_scale, 
 
 # %% auto #0
 __all__ = ['RECIPE', 'PRESETS', 'SUPPRESSED_RECALL', 'resolve_preset', 'training_recordings', 'op_warnings',
-           'choose_own_operating_point', 'chance_warnings', 'check_options', 'run_training', 'train_cli']
+           'choose_own_operating_point', 'chance_warnings', 'use_threads', 'check_options', 'run_training', 'train_cli']
 
 # %% ../nbs/19_train_cli.ipynb #4e054a51
 RECIPE = dict(arch='resnet50', pretrained=True, bs=32, epochs=5, lr=1e-3, wd=0.0, opt='AdamW', schedule='one-cycle (cosine)',
@@ -172,6 +172,15 @@ def _writable_folder(path, what:str):
     if not q.is_dir(): return f"{what} {p}: {q} is a file, not a folder"
     if not os.access(q, os.W_OK | os.X_OK): return f"{what} {p}: cannot write in {q} (permission denied)"
 
+def use_threads(n:int|None=None # threads (default: $OMP_NUM_THREADS if set, else every core up to 8)
+               ) -> int:
+    "Limit PyTorch's and the BLAS/OpenMP libraries' threads in this process to `n`; return `n`."
+    n = n or int(os.environ.get('OMP_NUM_THREADS') or 0) or min(8, os.cpu_count() or 1)
+    for v in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'OPENBLAS_NUM_THREADS'): os.environ[v] = str(n)   # libraries loaded from here on
+    from threadpoolctl import threadpool_limits; threadpool_limits(n)   # NumPy's BLAS, already loaded
+    from heartbeat_nbdev.core import import_torch; import_torch().set_num_threads(n)   # here: PyTorch takes seconds to import
+    return n
+
 def check_options(o:dict) -> dict:
     "`UsageError` (one line, exit 2) for a setting that cannot train a useful model or an output that cannot be written, before any work; else `o`."
     def fin(v): return not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v)
@@ -180,7 +189,8 @@ def check_options(o:dict) -> dict:
              ('bs', whole(o['bs'], 1, 65536), 'an integer of at least 1'), ('lr', fin(o['lr']) and 0 < o['lr'] <= 10, 'a number in (0, 10]'),
              ('wd', fin(o['wd']) and 0 <= o['wd'] <= 10, 'a number in [0, 10]'), ('mixup', fin(o['mixup']) and 0 <= o['mixup'] <= 100, 'a number in [0, 100]'),
              ('img_size', whole(o['img_size'], 16, 1024), 'an integer in [16, 1024] (what a model.json may hold)'),
-             ('fold', whole(o['fold'], 0, 4), 'one of the 5 folds, 0 to 4'), ('workers', o['workers'] is None or whole(o['workers'], 1, 1024), 'an integer of at least 1')]
+             ('fold', whole(o['fold'], 0, 4), 'one of the 5 folds, 0 to 4'), ('workers', o['workers'] is None or whole(o['workers'], 1, 1024), 'an integer of at least 1'),
+             ('threads', o.get('threads') is None or whole(o['threads'], 1, 1024), 'an integer of at least 1')]
     for k, ok, want in rules:
         if not ok: raise UsageError(f"error: --{k.replace('_', '-')} must be {want}, not {o[k]!r}")
     if o['arch'] not in ARCHS: raise UsageError(f"error: unknown --arch {o['arch']!r}; choose from {', '.join(ARCHS)}")
@@ -238,6 +248,7 @@ def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then
               seeds:str=None, # comma-separated seeds, e.g. 42,43,44: one model per seed in OUT/s<seed>, and OUT an ensemble averaging them
               split_seed:int=None, # seed of the patient split (default: --seed; an ensemble's members share the first seed's)
               pickle:bool=False, # also write fastai's export.pkl (unsafe to load from untrusted sources)
+              threads:int=None, # PyTorch and BLAS threads (default: $OMP_NUM_THREADS, else every core up to 8); on a shared machine give fewer than its cores
              ):
     "Train and evaluate a spectrogram classifier on the heart-sound dataset (dataset, spectrograms, training, evaluation); write model, metrics and plots to `out`."
     args = dict(locals())
@@ -265,6 +276,7 @@ def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then
     pretrained = False if no_pretrained else (weights or True)
     cmap = {a.strip(): b.strip() for a, b in (kv.split(':') for kv in merge.split(','))} if merge else None
     recs = training_recordings(data, dataset=dataset, task=task)   # a missing dataset is said before PyTorch is imported
+    threads = use_threads(threads)
     if pretrained is not False:   # fail before minutes of data preparation if the weights cannot be had
         try: base_model(arch, pretrained)
         except WeightsUnavailable as e: raise SystemExit(f"error: {e}") from None
@@ -286,7 +298,7 @@ def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then
     except WeightsUnavailable as e: raise SystemExit(f"error: {e}") from None
     res['settings'].update(merge=cmap, fold=None if all_data else fold, all_data=all_data, preset=preset, spec_config=cfg.key,
                            split_seed=split,
-                           n_skipped=int(len(skipped)))
+                           n_skipped=int(len(skipped)), threads=threads)
     if (dataset or task) and not all_data: res = with_task_scores(res, recs, dataset, task)
     warns = list(op_res.get('warnings', []))
     if all_data:   # nothing was held out: at least the training recordings, which a model that learned anything gets mostly right
