@@ -413,6 +413,9 @@ def spectrograms_cli(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, 
         t0 = time.perf_counter()
         try: wins, skipped = make_spectrograms(recs, out, cfg, n_workers=workers)
         except KeyboardInterrupt: raise SystemExit(130) from None   # Ctrl-C: the workers are stopped (`run_parallel`); no traceback
+        except OSError as e:   # a full disk, also in a worker (a RemoteTraceback): one line naming the file
+            if e.errno not in (28, 122): raise   # ENOSPC, EDQUOT
+            print(f"error: {e.strerror} while writing {e.filename or out}", file=sys.stderr); raise SystemExit(1) from None
     dt = time.perf_counter() - t0
     for p, e in skipped.itertuples(index=False): print(f"skipped {p}: {e}")
     if wins.empty: print(f"error: no usable recording: {len(skipped)} skipped (listed above), no spectrogram made", file=sys.stderr); raise SystemExit(1)
