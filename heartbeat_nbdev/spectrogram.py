@@ -232,18 +232,18 @@ def _rec_id(path:str|Path) -> str:
     path = Path(path)
     return f"{path.parent.name}__{path.stem}__{hashlib.sha1(os.path.abspath(path).encode()).hexdigest()[:8]}"
 
-def _digest(b:bytes) -> str: return hashlib.blake2b(b, digest_size=16).hexdigest()   # fast (about 1 GB/s), and a changed byte changes it
+def _digest(b:bytes) -> str: return hashlib.sha256(b).hexdigest()[:32]   # the fastest here (1.7 GB/s with SHA extensions; BLAKE2b 0.75), and a changed byte changes it
 
 def _file_digest(path:Path) -> str:
-    h = hashlib.blake2b(digest_size=16)
+    h = hashlib.sha256()
     with open(path, 'rb') as f:
         for b in iter(lambda: f.read(1 << 20), b''): h.update(b)
-    return h.hexdigest()
+    return h.hexdigest()[:32]
 
 def _source_id(path:Path, content:bool=True) -> dict:
     "Size, modification time (ns) and (`content`) a digest of the bytes of a recording: a same-size rewrite with its old mtime is still found."
     st = os.stat(path); d = dict(size=st.st_size, mtime_ns=st.st_mtime_ns)
-    return dict(d, blake2b=_file_digest(path)) if content else d
+    return dict(d, sha256=_file_digest(path)) if content else d
 
 def _cached(path:Path, cache:Path, man:Path) -> tuple[dict|None, str|None]:
     "(manifest, None) if `man` and its images are sound and were made from `path` as it is now; else (None, why not, or None if never made)."
@@ -252,14 +252,14 @@ def _cached(path:Path, cache:Path, man:Path) -> tuple[dict|None, str|None]:
         m = json.loads(man.read_text())
         imgs, src = [(w['img'], int(w['bytes'])) for w in m['windows']], m['source']
     except (ValueError, KeyError, TypeError) as e: return None, f"damaged manifest {man} ({type(e).__name__}: {str(e)[:80]})"
-    if not isinstance(src, dict) or 'blake2b' not in src: return None, f"{man} was made by an older version (no content digests)"
+    if not isinstance(src, dict) or 'sha256' not in src: return None, f"{man} was made by an older version (no content digests)"
     if m.get('path') != str(path) or {k: src.get(k) for k in ('size', 'mtime_ns')} != _source_id(path, False) or src != _source_id(path):
         return None, f"{path} changed since it was cached"
     for w, (img, n) in zip(m['windows'], imgs):
         try: b = (cache/img).read_bytes()
         except FileNotFoundError: b = None
         if b is None or len(b) != n: return None, f"damaged image {cache/img} ({'missing' if b is None else f'{len(b)} bytes'}, expected {n} bytes)"
-        if _digest(b) != w.get('blake2b'): return None, f"damaged image {cache/img} (its content differs from the one cached)"
+        if _digest(b) != w.get('sha256'): return None, f"damaged image {cache/img} (its content differs from the one cached)"
     return m, None
 
 def _one_recording(args):
@@ -280,7 +280,7 @@ def _one_recording(args):
         fn, buf = f"{_rec_id(path)}__w{i:03d}.png", io.BytesIO()
         Image.fromarray(im).save(buf, format='PNG', compress_level=1); b = buf.getvalue()
         atomic_write(cache/fn, lambda t, b=b: Path(t).write_bytes(b))
-        ws.append(dict(img=fn, window=i, start=float(s), end=float(s + cfg.window_s), bytes=len(b), blake2b=_digest(b)))
+        ws.append(dict(img=fn, window=i, start=float(s), end=float(s + cfg.window_s), bytes=len(b), sha256=_digest(b)))
     m = dict(path=str(path), source=src, padded=bool(pad), windows=ws)
     atomic_write(man, lambda t: Path(t).write_text(json.dumps(m)))
     return (dict(m, rebuilt=why) if why else m), None
