@@ -16,7 +16,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.linear_model import LogisticRegression
 from sklearn.ensemble import HistGradientBoostingClassifier
-from .core import atomic_write
+from .core import atomic_write, atomic_write_text, run_cli
 from .audio import AudioError, synth_heartbeat
 from .data import DATABASES
 from .tasks import check_patient_safe, default_task, labelled, load_task, patient_folds, patient_split, TASKS
@@ -238,6 +238,19 @@ def baseline_cli(argv:list|None=None) -> int:
     ap.add_argument('--workers', type=int, default=None); ap.add_argument('--cache', default='data/features', help='feature cache folder')
     ap.add_argument('--out', default=None, help='write the results as JSON here'); ap.add_argument('--quiet', action='store_true')
     a = ap.parse_args(argv)
+    def usage(msg): print(f"error: {msg}", file=sys.stderr); return 2
+    if a.k < 2: return usage(f"--k must be at least 2 folds, not {a.k}")
+    if a.workers is not None and a.workers < 1: return usage(f"--workers must be at least 1, not {a.workers}")
+    if a.out:   # checked before minutes of features and folds: a result that cannot be written is lost
+        o = Path(a.out)
+        if o.is_dir(): return usage(f"--out {o} is a folder; give a file name")
+        if not o.parent.is_dir(): return usage(f"--out {o}: folder {o.parent} does not exist")
+        if not os.access(o.parent, os.W_OK): return usage(f"--out {o}: cannot write in {o.parent} (permission denied)")
+    if Path(a.cache).exists() and not Path(a.cache).is_dir(): return usage(f"--cache {a.cache} is a file, not a folder")
+    return run_cli(lambda: _baseline_run(a), 'heartbeat-baseline')
+
+def _baseline_run(a) -> int:
+    "`baseline_cli` once its options are checked."
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore'); recs = load_task(a.dataset, a.task, a.data)
@@ -252,5 +265,5 @@ def baseline_cli(argv:list|None=None) -> int:
         p = cv['recording_preds'].merge(recs[[c for c in ('path', 'database', 'patient', 'patient_label') if c in recs]].drop_duplicates('path'), on='path', how='left')
         if 'database' not in p: p['database'] = 'pascal'
         out['task_scores'] = task_scores(p, task); print_scores(out['task_scores'])
-    if a.out: Path(a.out).write_text(json.dumps(out, indent=1, default=str))
+    if a.out: atomic_write_text(a.out, json.dumps(out, indent=1, default=str))
     return 0

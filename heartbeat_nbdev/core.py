@@ -10,7 +10,8 @@ import os, hashlib, secrets
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['atomic_write', 'atomic_write_text', 'import_torch', 'file_sha256']
+__all__ = ['SPEC_BOUNDS', 'SPEC_INT_FIELDS', 'SPEC_CHOICES', 'atomic_write', 'atomic_write_text', 'import_torch', 'file_sha256',
+           'check_number', 'check_spec_config', 'UsageError', 'run_cli']
 
 # %% ../nbs/00_core.ipynb #rl000006
 def _umask() -> int:
@@ -49,3 +50,57 @@ def file_sha256(path:str|Path) -> str:
     with open(path, 'rb') as f:
         for b in iter(lambda: f.read(1 << 20), b''): h.update(b)
     return h.hexdigest()
+
+# %% ../nbs/00_core.ipynb #814a0b4a
+SPEC_BOUNDS = dict(sr=(500, 48000), window_s=(0.25, 30.), hop_s=(0.05, 30.), min_duration=(0., 60.), n_fft=(16, 8192),
+                   hop_length=(1, 4096), n_mels=(8, 512), fmin=(0., 24000.), fmax=(1., 24000.), top_db=(1., 200.))
+SPEC_INT_FIELDS = {'sr', 'n_fft', 'hop_length', 'n_mels'}
+SPEC_CHOICES = dict(scale=('db', 'pcen'), align=(False, True), ref=('window', 'recording'))   # the levers of `SpecConfig`, saved with a model
+
+def check_number(v, lo, hi, name:str, integer:bool=False):
+    "`v` as a float (or int) if it is a finite number in [lo, hi]; else `ValueError` naming `name`."
+    import math
+    ok = not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v) and lo <= v <= hi
+    if ok and integer and int(v) != v: ok = False
+    if not ok: raise ValueError(f"{name} must be {'an integer' if integer else 'a number'} in [{lo:g}, {hi:g}], not {v!r}")
+    return int(v) if integer else float(v)
+
+def check_spec_config(sc, # a spectrogram configuration as a dict (`SpecConfig` fields; missing ones take their defaults)
+                      name:str='spec_config', # named in the errors
+                     ) -> dict:
+    "`sc` if every field is within `SPEC_BOUNDS`/`SPEC_CHOICES` and the fields agree with each other; else `ValueError` naming the field."
+    if not isinstance(sc, dict): raise ValueError(f"{name} must be an object, not {sc!r}")
+    unknown = set(sc) - set(SPEC_BOUNDS) - set(SPEC_CHOICES) - {'bandpass'}
+    if unknown: raise ValueError(f"{name} has unknown fields {sorted(unknown)}")
+    for k, (lo, hi) in SPEC_BOUNDS.items():
+        if k in sc: check_number(sc[k], lo, hi, f'{name}.{k}', k in SPEC_INT_FIELDS)
+    for k, ch in SPEC_CHOICES.items():
+        if k in sc and (type(sc[k]) is not type(ch[0]) or sc[k] not in ch): raise ValueError(f"{name}.{k} must be one of {list(ch)}, not {sc[k]!r}")
+    c = {**dict(sr=2000, window_s=3., hop_s=1.5, n_fft=256, hop_length=16, fmin=20., fmax=1000.), **sc}
+    if c['fmin'] >= c['fmax'] or c['fmax'] > c['sr']/2: raise ValueError(f"{name} needs fmin < fmax <= sr/2, not fmin {c['fmin']}, fmax {c['fmax']}, sr {c['sr']}")
+    if c['hop_length'] > c['n_fft'] or c['n_fft'] > c['window_s']*c['sr']: raise ValueError(f"{name} needs hop_length <= n_fft <= window_s*sr")
+    if c['window_s']*c['sr']/c['hop_length'] > 8192: raise ValueError(f"{name} makes {c['window_s']*c['sr']/c['hop_length']:.0f} frames per window (at most 8192)")
+    if c['hop_s'] > c['window_s']: raise ValueError(f"{name}.hop_s must not exceed window_s (parts of recordings would be skipped)")
+    bp = sc.get('bandpass')
+    if bp is not None and not (isinstance(bp, (list, tuple)) and len(bp) == 2 and all(not isinstance(f, bool) and isinstance(f, (int, float)) for f in bp)
+                               and 0 < bp[0] < bp[1] <= 24000):
+        raise ValueError(f"{name}.bandpass must be null or [low, high] Hz with 0 < low < high, not {bp!r}")
+    return sc
+
+# %% ../nbs/00_core.ipynb #722ab059
+class UsageError(SystemExit):
+    "A bad option or path, said in one line before any work: `run_cli` prints it and the command exits 2."
+    def __init__(self, msg:str): super().__init__(msg); self.code = 2
+    def __str__(self): return str(self.args[0])
+
+def run_cli(f, # the command: a `call_parse` function, called with no arguments (it reads `sys.argv`)
+            name:str, # the command's name, in the messages
+           ):
+    "Run `f()`: a `UsageError` is one line on stderr and exit 2; Ctrl-C one line and exit 130; a full disk (also in a worker process) one line naming the path and exit 1."
+    import errno, sys
+    try: return f()
+    except UsageError as e: print(e, file=sys.stderr); raise SystemExit(2) from None
+    except KeyboardInterrupt: print(f"{name}: interrupted (Ctrl-C); nothing more was written", file=sys.stderr); raise SystemExit(130) from None
+    except OSError as e:
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS): raise
+        print(f"error: {name}: {e.strerror} while writing {e.filename or 'a file'}", file=sys.stderr); raise SystemExit(1) from None

@@ -15,9 +15,9 @@ from .audio import audio_info, AudioError
 # %% auto #0
 __all__ = ['LABELS', 'DATA_ENV', 'GET_DATA_HELP', 'ROOT_ENV', 'DATABASES', 'NO_PATIENT_IDS', 'YASEEN_LABELS', 'REC_COLS',
            'AUDIO_EXTS', 'DB_COLS', 'CIRCOR_LOCATIONS', 'SEG_STATES', 'READERS', 'find_data_path', 'parse_name',
-           'check_database', 'database_candidates', 'find_database', 'have_database', 'get_recordings', 'read_pascal',
-           'read_physionet2016', 'read_circor2022', 'read_segmentation', 'read_yaseen2018', 'parse_datasets',
-           'get_database', 'get_datasets', 'have_data']
+           'check_database', 'database_candidates', 'find_database', 'have_database', 'read_table', 'get_recordings',
+           'read_pascal', 'read_physionet2016', 'read_circor2022', 'read_segmentation', 'read_yaseen2018',
+           'parse_datasets', 'get_database', 'get_datasets', 'have_data']
 
 # %% ../nbs/02_data.ipynb #209c99fc
 LABELS = ('artifact', 'extrahls', 'extrastole', 'murmur', 'normal')
@@ -122,12 +122,23 @@ def _layout(root:Path) -> str:
     if any((root/l).is_dir() for l in (*LABELS, 'unlabel')): return 'folders'
     raise FileNotFoundError(f"{root} holds neither set_a/ and set_b/ (Kaggle layout) nor one folder per label. {GET_DATA_HELP}")
 
+def read_table(csv:str|Path, # a CSV file with a header row
+               cols:list, # the columns it must have
+               **kw # more `pd.read_csv` options
+              ) -> pd.DataFrame:
+    "`pd.read_csv(csv)[cols]`, or `ValueError` naming the file and the missing columns (or why it cannot be read as a table)."
+    try: t = pd.read_csv(csv, **kw)
+    except (ValueError, UnicodeDecodeError) as e: raise ValueError(f"{csv}: not a readable CSV table ({type(e).__name__}: {str(e).strip()[:120]})") from None
+    if miss := [c for c in cols if c not in t.columns]:
+        raise ValueError(f"{csv}: no {', '.join(map(repr, miss))} column (its columns: {', '.join(map(str, t.columns[:10]))})")
+    return t[cols]
+
 def _kaggle_labels(root:Path) -> dict:
     "key -> label from Kaggle's set_a.csv/set_b.csv, where present."
     res = {}
     for csv in ('set_a.csv', 'set_b.csv'):
         if not (root/csv).exists(): continue
-        for fn, lbl in pd.read_csv(root/csv)[['fname', 'label']].itertuples(index=False):
+        for fn, lbl in read_table(root/csv, ['fname', 'label']).itertuples(index=False):
             if isinstance(lbl, str) and lbl in LABELS: res[parse_name(fn)['key']] = lbl
     return res
 
@@ -297,7 +308,7 @@ def read_yaseen2018(path:str|Path|None=None) -> pd.DataFrame:
     files = {str(p.relative_to(root)).replace(os.sep, '/'): p for d in dirs for p in sorted(d.iterdir())
              if p.is_file() and p.suffix.lower() == '.wav'}
     csv, rows = root/'labels.csv', []
-    labs = dict(pd.read_csv(csv, dtype=str)[['file', 'label']].itertuples(index=False)) if csv.is_file() else None
+    labs = dict(read_table(csv, ['file', 'label'], dtype=str).itertuples(index=False)) if csv.is_file() else None
     kw = dict(has_patient_ids=False)
     if labs is not None:
         for f, lbl in labs.items():

@@ -20,7 +20,8 @@ from .model import apply_threshold, is_ensemble, load_model, ModelError, OnnxRun
 
 # %% auto #0
 __all__ = ['AUDIO_EXTS', 'DeviceError', 'check_device', 'check_threshold', 'Predictor', 'wav_truncated', 'one_blas_thread',
-           'predict', 'plot_windows', 'expand_inputs', 'predict_batches', 'predict_files', 'predict_cli']
+           'predict', 'plot_windows', 'expand_inputs', 'predict_batches', 'predict_files', 'model_warnings',
+           'predict_cli']
 
 # %% ../nbs/14_inference.ipynb #4e2f3b17
 class DeviceError(ValueError):
@@ -249,6 +250,12 @@ def predict_files(pred:Predictor, inputs:list, progress:bool=True,
                          n_windows=o['n_windows'], **{f'p_{c}': round(v, 4) for c, v in o['probs'].items()}, warning=o['warning'] or ''))
     return pd.DataFrame(rows), pd.DataFrame(errs, columns=['file', 'error']), pd.DataFrame(skipped, columns=['file', 'reason'])
 
+# %% ../nbs/14_inference.ipynb #b266a527
+def model_warnings(meta:dict) -> list[str]:
+    "The `warnings` a model (or, for an ensemble, `ensemble.json`) was saved with: lines `heartbeat-predict` shows once."
+    w = (meta['ensemble'] if meta.get('ensemble') else meta).get('warnings') or []
+    return [str(x) for x in w] if isinstance(w, list) else [str(w)]
+
 # %% ../nbs/14_inference.ipynb #4ed682f3
 def _check_output(path:str|None, what:str):
     if not path: return
@@ -276,6 +283,7 @@ def predict_cli(*inputs:Annotated[str, "audio files or folders", {'nargs': '+'}]
     except ModelError as e: return err(e, 2)
     except (DeviceError, ValueError) as e: return err(e, 2)
     except (FileNotFoundError, KeyError, RuntimeError) as e: return err(f"cannot load model {model}: {e}", 2)
+    for w in model_warnings(P.meta): print(f"warning: model {model}: {w}", file=sys.stderr)
     ok, bad, skipped = predict_files(P, inputs, progress=not quiet)
     if csv: atomic_write_text(Path(csv), ok.to_csv(index=False))
     if json_out: atomic_write_text(Path(json_out), json.dumps(dict(model=str(model), backend=P.backend, threshold=P.threshold, results=ok.to_dict('records'),

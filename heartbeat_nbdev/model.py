@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated
 import numpy as np
 from fastcore.script import call_parse
-from .core import atomic_write, atomic_write_text, file_sha256, import_torch
+from .core import atomic_write, atomic_write_text, check_spec_config, file_sha256, import_torch
 from .backbones import is_lite, lite_keys, new_model, ARCHS, imagenet_state_dict, load_weights_file, WeightsUnavailable
 
 # %% auto #0
@@ -113,10 +113,6 @@ def check_operating_point(op, classes) -> dict:
     return {**op, 'weights': {c: float(v) for c, v in w.items()}, 'threshold': float(t), 'temperature': float(T)}
 
 # %% ../nbs/11_model.ipynb #88046198
-_SPEC_BOUNDS = dict(sr=(500, 48000), window_s=(0.25, 30.), hop_s=(0.05, 30.), min_duration=(0., 60.), n_fft=(16, 8192),
-                    hop_length=(1, 4096), n_mels=(8, 512), fmin=(0., 24000.), fmax=(1., 24000.), top_db=(1., 200.))
-_INT_FIELDS = {'sr', 'n_fft', 'hop_length', 'n_mels'}
-
 def _num(v, lo, hi, name, integer=False):
     ok = not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v) and lo <= v <= hi
     if ok and integer and int(v) != v: ok = False
@@ -140,20 +136,8 @@ def check_meta(meta) -> dict:
     [_num(s, 16, 1024, 'img_size', True) for s in sz]
     if not isinstance(meta.get('normalize', True), bool): raise ModelError(f"normalize must be true or false, not {meta.get('normalize')!r}")
     sc = meta.get('spec_config')
-    if not isinstance(sc, dict): raise ModelError(f"spec_config must be an object, not {sc!r}")
-    unknown = set(sc) - set(_SPEC_BOUNDS) - {'bandpass'}
-    if unknown: raise ModelError(f"spec_config has unknown fields {sorted(unknown)}")
-    for k, (lo, hi) in _SPEC_BOUNDS.items():
-        if k in sc: _num(sc[k], lo, hi, f'spec_config.{k}', k in _INT_FIELDS)
-    c = {**dict(sr=2000, window_s=3., hop_s=1.5, n_fft=256, hop_length=16, fmin=20., fmax=1000.), **sc}
-    if c['fmin'] >= c['fmax'] or c['fmax'] > c['sr']/2: raise ModelError(f"spec_config needs fmin < fmax <= sr/2, not fmin {c['fmin']}, fmax {c['fmax']}, sr {c['sr']}")
-    if c['hop_length'] > c['n_fft'] or c['n_fft'] > c['window_s']*c['sr']: raise ModelError("spec_config needs hop_length <= n_fft <= window_s*sr")
-    if c['window_s']*c['sr']/c['hop_length'] > 8192: raise ModelError(f"spec_config makes {c['window_s']*c['sr']/c['hop_length']:.0f} frames per window (at most 8192)")
-    if c['hop_s'] > c['window_s']: raise ModelError("spec_config.hop_s must not exceed window_s (parts of recordings would be skipped)")
-    bp = sc.get('bandpass')
-    if bp is not None and not (isinstance(bp, list) and len(bp) == 2 and all(not isinstance(f, bool) and isinstance(f, (int, float)) for f in bp)
-                               and 0 < bp[0] < bp[1] <= 24000):
-        raise ModelError(f"spec_config.bandpass must be null or [low, high] Hz with 0 < low < high, not {bp!r}")
+    try: check_spec_config(sc)   # the same bounds `SpecConfig` holds itself to; `scale`, `align` and `ref` included
+    except ValueError as e: raise ModelError(str(e)) from None
     w = meta.get('weights')
     if not isinstance(w, str) or not w or Path(w).name != w or w in ('.', '..'):
         raise ModelError(f"weights must name a file inside the model folder, not {w!r}")

@@ -6,7 +6,7 @@ Docs: https://heartbeat-nbdev.github.io/heartbeat_nbdev/spectrograms.html.md"""
 
 # %% ../nbs/09_spectrograms.ipynb #70e353ba
 from __future__ import annotations
-import os, json, hashlib, tempfile, time, warnings
+import os, io, re, json, hashlib, tempfile, time, warnings
 from dataclasses import dataclass, asdict, replace
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from threadpoolctl import threadpool_limits
 from fastcore.script import call_parse
 import sys, signal, ctypes, secrets, threading, multiprocessing
-from .core import atomic_write
+from .core import atomic_write, check_spec_config
 from .audio import audio_info, AudioError, check_audio_limits, synth_heartbeat
 from .data import get_datasets, get_recordings
 from .tasks import task_table
@@ -51,6 +51,7 @@ class SpecConfig:
         if self.bandpass is not None: object.__setattr__(self, 'bandpass', tuple(float(f) for f in self.bandpass))
         if self.scale not in ('db', 'pcen'): raise ValueError(f"SpecConfig: scale={self.scale!r}; 'db' or 'pcen'")
         if self.ref not in ('window', 'recording'): raise ValueError(f"SpecConfig: ref={self.ref!r}; 'window' or 'recording'")
+        check_spec_config(asdict(self), 'SpecConfig')   # the bounds a model.json may hold (`core.SPEC_BOUNDS`): no blank or 2 GB images
     def _fields(self) -> dict:   # `scale`, `align` and `ref` at their defaults are left out: caches and model.json files made before they existed keep their key
         d = asdict(self)
         if d['scale'] == 'db': del d['scale']
@@ -231,8 +232,18 @@ def _rec_id(path:str|Path) -> str:
     path = Path(path)
     return f"{path.parent.name}__{path.stem}__{hashlib.sha1(os.path.abspath(path).encode()).hexdigest()[:8]}"
 
-def _source_id(path:Path) -> dict:
-    st = os.stat(path); return dict(size=st.st_size, mtime_ns=st.st_mtime_ns)
+def _digest(b:bytes) -> str: return hashlib.sha256(b).hexdigest()[:32]   # the fastest here (1.7 GB/s with SHA extensions; BLAKE2b 0.75), and a changed byte changes it
+
+def _file_digest(path:Path) -> str:
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for b in iter(lambda: f.read(1 << 20), b''): h.update(b)
+    return h.hexdigest()[:32]
+
+def _source_id(path:Path, content:bool=True) -> dict:
+    "Size, modification time (ns) and (`content`) a digest of the bytes of a recording: a same-size rewrite with its old mtime is still found."
+    st = os.stat(path); d = dict(size=st.st_size, mtime_ns=st.st_mtime_ns)
+    return dict(d, sha256=_file_digest(path)) if content else d
 
 def _cached(path:Path, cache:Path, man:Path) -> tuple[dict|None, str|None]:
     "(manifest, None) if `man` and its images are sound and were made from `path` as it is now; else (None, why not, or None if never made)."
@@ -241,10 +252,14 @@ def _cached(path:Path, cache:Path, man:Path) -> tuple[dict|None, str|None]:
         m = json.loads(man.read_text())
         imgs, src = [(w['img'], int(w['bytes'])) for w in m['windows']], m['source']
     except (ValueError, KeyError, TypeError) as e: return None, f"damaged manifest {man} ({type(e).__name__}: {str(e)[:80]})"
-    if m.get('path') != str(path) or src != _source_id(path): return None, f"{path} changed since it was cached"
-    for img, n in imgs:
-        size = (cache/img).stat().st_size if (cache/img).exists() else None
-        if size != n: return None, f"damaged image {cache/img} ({'missing' if size is None else f'{size} bytes'}, expected {n} bytes)"
+    if not isinstance(src, dict) or 'sha256' not in src: return None, f"{man} was made by an older version (no content digests)"
+    if m.get('path') != str(path) or {k: src.get(k) for k in ('size', 'mtime_ns')} != _source_id(path, False) or src != _source_id(path):
+        return None, f"{path} changed since it was cached"
+    for w, (img, n) in zip(m['windows'], imgs):
+        try: b = (cache/img).read_bytes()
+        except FileNotFoundError: b = None
+        if b is None or len(b) != n: return None, f"damaged image {cache/img} ({'missing' if b is None else f'{len(b)} bytes'}, expected {n} bytes)"
+        if _digest(b) != w.get('sha256'): return None, f"damaged image {cache/img} (its content differs from the one cached)"
     return m, None
 
 def _one_recording(args):
@@ -262,9 +277,10 @@ def _one_recording(args):
     except Exception as e: return None, f"{path}: {type(e).__name__}: {e}"
     ws = []
     for i, (im, s) in enumerate(zip(imgs, st)):
-        fn = f"{_rec_id(path)}__w{i:03d}.png"
-        atomic_write(cache/fn, lambda t, im=im: Image.fromarray(im).save(t, format='PNG', compress_level=1))
-        ws.append(dict(img=fn, window=i, start=float(s), end=float(s + cfg.window_s), bytes=(cache/fn).stat().st_size))
+        fn, buf = f"{_rec_id(path)}__w{i:03d}.png", io.BytesIO()
+        Image.fromarray(im).save(buf, format='PNG', compress_level=1); b = buf.getvalue()
+        atomic_write(cache/fn, lambda t, b=b: Path(t).write_bytes(b))
+        ws.append(dict(img=fn, window=i, start=float(s), end=float(s + cfg.window_s), bytes=len(b), sha256=_digest(b)))
     m = dict(path=str(path), source=src, padded=bool(pad), windows=ws)
     atomic_write(man, lambda t: Path(t).write_text(json.dumps(m)))
     return (dict(m, rebuilt=why) if why else m), None
@@ -398,7 +414,11 @@ def spectrograms_cli(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, 
                      no_bandpass:bool=False, # skip the 25-800 Hz band-pass
                     ):
     "Cache log-mel spectrogram windows of every recording; print what was made and what was skipped."
-    cfg = SpecConfig(window_s=window_s, hop_s=hop_s, n_mels=n_mels, bandpass=None if no_bandpass else (25., 800.))
+    def usage(msg): print(f"error: {msg}", file=sys.stderr); raise SystemExit(2)
+    try: cfg = SpecConfig(window_s=window_s, hop_s=hop_s, n_mels=n_mels, bandpass=None if no_bandpass else (25., 800.))
+    except ValueError as e: usage(re.sub(r'SpecConfig\.(\w+)', lambda m: '--' + m.group(1).replace('_', '-'), str(e)))
+    if Path(out).exists() and not Path(out).is_dir(): usage(f"--out {out} is a file, not a folder")
+    if workers is not None and workers < 1: usage(f"--workers must be at least 1, not {workers}")
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         try:
@@ -408,6 +428,10 @@ def spectrograms_cli(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, 
         t0 = time.perf_counter()
         try: wins, skipped = make_spectrograms(recs, out, cfg, n_workers=workers)
         except KeyboardInterrupt: raise SystemExit(130) from None   # Ctrl-C: the workers are stopped (`run_parallel`); no traceback
+        except OSError as e:   # a full disk, also in a worker (a RemoteTraceback): one line naming the file
+            if e.errno not in (28, 122): raise   # ENOSPC, EDQUOT
+            print(f"error: {e.strerror} while writing {e.filename or out}", file=sys.stderr); raise SystemExit(1) from None
     dt = time.perf_counter() - t0
-    print(f"{wins.path.nunique()} recordings -> {len(wins)} windows in {Path(out)/cfg.key} ({dt:.1f} s)")
     for p, e in skipped.itertuples(index=False): print(f"skipped {p}: {e}")
+    if wins.empty: print(f"error: no usable recording: {len(skipped)} skipped (listed above), no spectrogram made", file=sys.stderr); raise SystemExit(1)
+    print(f"{wins.path.nunique()} recordings -> {len(wins)} windows in {Path(out)/cfg.key} ({dt:.1f} s)")

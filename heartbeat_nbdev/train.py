@@ -19,6 +19,7 @@ from fastai.vision.learner import _resnet_split
 from fastcore.script import call_parse
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support, f1_score, recall_score
 import safetensors.torch
+from .core import atomic_write_text
 from .data import get_recordings
 from .fixtures import synth_dataset
 from .tasks import check_patient_safe, patient_split
@@ -207,15 +208,17 @@ def synth_windows(root:str|Path, n_patients:int=4, duration:float=4.0, cfg:SpecC
 # %% ../nbs/12_train.ipynb #e91a6ee4
 def save_model(learn:Learner, path:str|Path, cfg:SpecConfig, res:dict, pickle:bool=False,
                operating_point:dict|None=None, # decision weights and threshold (see `11_model`, `18_recipe`), stored in model.json
+               warnings:list|None=None, # lines `heartbeat-predict` shows with its answers (a suppressed class, figures at chance)
               ) -> Path:
     "Save a `train` result: `write_model` files, plus fastai's unsafe `export.pkl` only if `pickle`."
     s = res['settings']
     meta = write_model(learn.model, path, cfg, s['arch'], list(learn.dls.vocab), s['img_size'], s['pretrained'], s,
                        operating_point=operating_point)
+    if warnings: meta['warnings'] = [str(w) for w in warnings]
     if pickle:
         learn.export(Path(path).absolute()/'export.pkl')
         meta['unsafe_pickle'] = 'export.pkl is a fastai pickle: loading it executes code. Never load one from an untrusted source.'
-        (Path(path)/'model.json').write_text(json.dumps(meta, indent=1))
+    if warnings or pickle: atomic_write_text(Path(path)/'model.json', json.dumps(meta, indent=1))
     return Path(path)
 
 # %% ../nbs/12_train.ipynb #b062d13d

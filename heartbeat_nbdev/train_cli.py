@@ -6,17 +6,19 @@ Docs: https://heartbeat-nbdev.github.io/heartbeat_nbdev/train_cli.html.md"""
 
 # %% ../nbs/19_train_cli.ipynb #rl000067
 from __future__ import annotations
-import os, json, time, warnings
+import os, json, math, time, warnings
 from pathlib import Path
 import numpy as np, pandas as pd
 from fastcore.script import call_parse
-from .tasks import load_task, patient_folds
+from .tasks import labelled, load_task, patient_folds, patient_split
 from .metrics import classification_metrics, print_scores, with_task_scores
-from .backbones import WeightsUnavailable
+from .core import UsageError, atomic_write_text, run_cli
+from .backbones import ARCHS, WeightsUnavailable
 from .model import apply_threshold, base_model, is_ensemble, temperature_scale, write_ensemble
 
 # %% auto #0
-__all__ = ['RECIPE', 'PRESETS', 'train_cli', 'resolve_preset', 'training_recordings', 'run_training']
+__all__ = ['RECIPE', 'PRESETS', 'SUPPRESSED_RECALL', 'resolve_preset', 'training_recordings', 'op_warnings',
+           'choose_own_operating_point', 'chance_warnings', 'use_threads', 'check_options', 'run_training', 'train_cli']
 
 # %% ../nbs/19_train_cli.ipynb #4e054a51
 RECIPE = dict(arch='resnet50', pretrained=True, bs=32, epochs=5, lr=1e-3, wd=0.0, opt='AdamW', schedule='one-cycle (cosine)',
@@ -67,6 +69,90 @@ def training_recordings(data:str|Path|None=None, # dataset folder (see `find_dat
     except ValueError as e: raise SystemExit(f"error: nothing to train on: {e}") from None
     return recs
 
+# %% ../nbs/19_train_cli.ipynb #ed06293a
+SUPPRESSED_RECALL = 0.1   # a class whose recall at the operating point is below this (over recordings of it) is reported as suppressed
+
+def op_warnings(m:dict, # `classification_metrics` of recordings answered at the operating point
+                what:str, # where the figures come from, e.g. 'cross-fitted on the CV of the training data'
+                ref:dict|None=None, # the same recordings answered without the operating point (argmax), for comparison
+               ) -> list[str]:
+    "One line per class the operating point suppresses: recall below `SUPPRESSED_RECALL` over recordings that have it."
+    out = []
+    for c, v in m['per_class'].items():
+        if v['support'] and v['recall'] < SUPPRESSED_RECALL:
+            was = f", {ref['per_class'][c]['recall']:.2f} without it" if ref is not None else ''
+            out.append(f"at the operating point, {c} recall is {v['recall']:.2f} of {v['support']} {c} recordings ({what}{was}): "
+                       f"this model rarely or never answers {c}")
+    return out
+
+def _mean_oof(oofs:list) -> pd.DataFrame:
+    "One out-of-fold table from several seeds' (same folds): each recording's probabilities averaged, as an ensemble averages its members."
+    if len(oofs) == 1: return oofs[0]
+    a = pd.concat(oofs); pc = [c for c in a.columns if c.startswith('p_')]
+    r = a.groupby('path', sort=False).agg({'label': 'first', 'fold': 'first', **{c: 'mean' for c in pc}}).reset_index()
+    r['seed'] = oofs[0].seed.iloc[0]; r['pred'] = r[pc].idxmax(axis=1).str[2:]
+    return r
+
+def choose_own_operating_point(recs:pd.DataFrame, # the training recordings (from `training_recordings`; labelled, readable rows are used)
+                               k:int=5, # patient-grouped folds: k trainings per seed
+                               seeds:list=(42,), # training seeds; several (an ensemble's): their out-of-fold probabilities are averaged
+                               split_seed:int=42, # seed of the folds
+                               spec_out:str|Path='data/spectrograms', cfg=None, # `SpecConfig` (default: `SpecConfig()`)
+                               class_map:dict|None=None, n_workers:int|None=None,
+                               threshold:float=0.3, # the 'uncertain' threshold stored with the operating point
+                               target:dict|None=None, # `recipe.choose_operating_point` targets (default: `recipe.OPERATING_TARGET`)
+                               **train_kw # the recipe: options for `train` (arch, pretrained, epochs, img_size, class_weights, ...)
+                              ) -> dict:
+    """The operating point (temperature, then class weights) for a model trained with `train_kw` on `recs`, chosen on the
+    out-of-fold predictions of a patient-grouped `k`-fold CV of `recs` with that same recipe (`recipe.cv_predictions`), as
+    `18_recipe` chose the preset's. Returns `operating_point` (for `model.json`, with its provenance), the `crossfitted`
+    metrics (each fold answered with a temperature and weights chosen on the other folds: what to expect of it),
+    `argmax` (no operating point), `in_sample` (the chosen one on the predictions it was chosen on), `warnings` and `oof`."""
+    # here, not at the top: recipe imports fastai and PyTorch (seconds), and `heartbeat-train --help` must answer at once
+    from heartbeat_nbdev.recipe import (OPERATING_TARGET, choose_operating_point, crossfit, cv_predictions, fit_temperature,
+                                        oof_classes, weighted_pred)
+    from heartbeat_nbdev.spectrogram import SpecConfig
+    cfg = cfg or SpecConfig(); tgt = {**OPERATING_TARGET, **(target or {})}
+    oof = _mean_oof([cv_predictions(recs, k=k, seed=s, split_seed=split_seed, spec_out=spec_out, cfg=cfg, class_map=class_map,
+                                    n_workers=n_workers, **train_kw) for s in seeds])
+    classes = oof_classes(oof); P = oof[[f'p_{c}' for c in classes]].to_numpy(float)
+    T = fit_temperature(P, oof.label, classes); Pt = temperature_scale(P, T)
+    aim = tgt['target'] in classes and tgt['keep'] in classes   # another task (abnormal, murmur/no_murmur): the temperature alone
+    ch = choose_operating_point(Pt, oof.label, classes, **tgt) if aim else dict(weights={}, met=None)
+    cf = crossfit(oof, calibrate=True, operating_point=tgt if aim else None)
+    M = lambda pred: classification_metrics(oof.label, pred, classes)
+    res = dict(crossfitted=classification_metrics(cf.label, cf.pred, classes), argmax=M(oof.pred),
+               in_sample=M(weighted_pred(Pt, classes, ch['weights'])), oof=oof)
+    rec = lambda m: {c: round(v['recall'], 4) for c, v in m['per_class'].items()}
+    where = f"a {k}-fold patient-grouped CV of this model's own training data ({len(oof)} recordings" + \
+            (f", seeds {', '.join(map(str, seeds))} averaged" if len(seeds) > 1 else f", seed {seeds[0]}") + ", the same recipe)"
+    res['operating_point'] = dict(
+        weights=ch['weights'], temperature=T, threshold=threshold, source='own-cv',
+        chosen_on=f"out-of-fold predictions of {where}: " + (f"target {tgt['target']} recall {tgt['min_recall']} at {tgt['keep']} "
+                  f"recall {tgt['keep_recall']} {'met' if ch['met'] else 'not met'}; " if aim else "temperature only (no murmur/normal classes); ") +
+                  "cross-fitted recall " + ', '.join(f"{c} {v:.2f}" for c, v in rec(res['crossfitted']).items()),
+        cv=dict(k=k, seeds=list(seeds), split_seed=split_seed, n_recordings=len(oof), target=tgt if aim else None, met=ch['met'],
+                recall_crossfitted=rec(res['crossfitted']), balanced_accuracy_crossfitted=round(res['crossfitted']['balanced_accuracy'], 4),
+                recall_in_sample=rec(res['in_sample']), recall_argmax=rec(res['argmax'])))
+    res['warnings'] = op_warnings(res['crossfitted'], f"cross-fitted on a {k}-fold CV of the training data", res['argmax'])
+    return res
+
+
+def chance_warnings(m:dict, # `classification_metrics` of recordings
+                    what:str, # which recordings, e.g. 'validation fold'
+                   ) -> list[str]:
+    "Lines for figures at chance: balanced accuracy within two standard errors of a guess's (1/classes), or one class answered for every recording."
+    sup = [v['support'] for v in m['per_class'].values() if v['support']]
+    K, out = len(sup), []
+    if K < 2: return out
+    se = math.sqrt(sum((1/K)*(1 - 1/K)/n for n in sup))/K   # of the balanced accuracy of answers drawn at random
+    if m['balanced_accuracy'] <= 1/K + 2*se:
+        out.append(f"balanced accuracy {m['balanced_accuracy']:.3f} on the {what} ({m['n']} recordings) is at chance (1/{K} = {1/K:.3f}, "
+                   f"within 2 standard errors, {2*se:.3f}, of it): this model may have learned nothing useful")
+    answered = [c for c, n in zip(m['classes'], np.array(m['confusion']).sum(0)) if n]
+    if len(answered) == 1: out.append(f"it answers {answered[0]} for every one of the {m['n']} recordings of the {what}")
+    return out
+
 # %% ../nbs/19_train_cli.ipynb #56700986
 def _operating_point_metrics(rp:pd.DataFrame, # recording predictions: `label` and one probability column per class
                             classes:list, op:dict) -> dict:
@@ -76,6 +162,67 @@ def _operating_point_metrics(rp:pd.DataFrame, # recording predictions: `label` a
 
 def _recalls(m:dict) -> str:
     return f"balanced accuracy {m['balanced_accuracy']:.3f}, recall " + ', '.join(f"{c} {v['recall']:.2f}" for c, v in m['per_class'].items())
+
+def _writable_folder(path, what:str):
+    "One line (or None) if folder `path` cannot be made or written: a file in the way, or no write permission."
+    p = Path(path)
+    if p.exists() and not p.is_dir(): return f"{what} {p} is a file, not a folder"
+    q = p
+    while not q.exists(): q = q.parent
+    if not q.is_dir(): return f"{what} {p}: {q} is a file, not a folder"
+    if not os.access(q, os.W_OK | os.X_OK): return f"{what} {p}: cannot write in {q} (permission denied)"
+
+def use_threads(n:int|None=None # threads (default: $OMP_NUM_THREADS if set, else every core up to 8)
+               ) -> int:
+    "Limit PyTorch's and the BLAS/OpenMP libraries' threads in this process to `n`; return `n`."
+    n = n or int(os.environ.get('OMP_NUM_THREADS') or 0) or min(8, os.cpu_count() or 1)
+    for v in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'OPENBLAS_NUM_THREADS'): os.environ[v] = str(n)   # libraries loaded from here on
+    from threadpoolctl import threadpool_limits; threadpool_limits(n)   # NumPy's BLAS, already loaded
+    from heartbeat_nbdev.core import import_torch; import_torch().set_num_threads(n)   # here: PyTorch takes seconds to import
+    return n
+
+def check_options(o:dict) -> dict:
+    "`UsageError` (one line, exit 2) for a setting that cannot train a useful model or an output that cannot be written, before any work; else `o`."
+    def fin(v): return not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v)
+    def whole(v, lo, hi=10**6): return not isinstance(v, bool) and isinstance(v, int) and lo <= v <= hi
+    rules = [('epochs', whole(o['epochs'], 1, 10000), 'an integer of at least 1'), ('freeze_epochs', whole(o['freeze_epochs'], 0, 10000), 'an integer >= 0'),
+             ('bs', whole(o['bs'], 1, 65536), 'an integer of at least 1'), ('lr', fin(o['lr']) and 0 < o['lr'] <= 10, 'a number in (0, 10]'),
+             ('wd', fin(o['wd']) and 0 <= o['wd'] <= 10, 'a number in [0, 10]'), ('mixup', fin(o['mixup']) and 0 <= o['mixup'] <= 100, 'a number in [0, 100]'),
+             ('img_size', whole(o['img_size'], 16, 1024), 'an integer in [16, 1024] (what a model.json may hold)'),
+             ('fold', whole(o['fold'], 0, 4), 'one of the 5 folds, 0 to 4'), ('workers', o['workers'] is None or whole(o['workers'], 1, 1024), 'an integer of at least 1'),
+             ('threads', o.get('threads') is None or whole(o['threads'], 1, 1024), 'an integer of at least 1')]
+    for k, ok, want in rules:
+        if not ok: raise UsageError(f"error: --{k.replace('_', '-')} must be {want}, not {o[k]!r}")
+    if o['arch'] not in ARCHS: raise UsageError(f"error: unknown --arch {o['arch']!r}; choose from {', '.join(ARCHS)}")
+    m = o.get('merge')
+    if m is not None and not all(len(kv.split(':')) == 2 and all(s.strip() for s in kv.split(':')) for kv in str(m).split(',')):
+        raise UsageError(f"error: --merge must be comma-separated FROM:TO class pairs, e.g. extrahls:normal,extrastole:normal; not {m!r}")
+    for k in ('out', 'spec_out'):
+        if why := _writable_folder(o[k], f"--{k.replace('_', '-')}"): raise UsageError(f"error: {why}")
+    return o
+
+def _borrowed(op:dict, preset:str) -> dict:
+    "The preset's stored operating point, labelled as borrowed (`--stored-operating-point`)."
+    return {**op, 'source': 'preset', 'chosen_on': f"NOT chosen on this model: the operating point stored with preset {preset!r}, chosen once on the "
+            f"{op['chosen_on']} (another model, trained on the project's PASCAL copy), kept by --stored-operating-point"}
+
+def _own_operating_point(op, recs:pd.DataFrame, o:dict, seeds:list, recipe:dict) -> tuple[dict|None, dict]:
+    "(operating point, `choose_own_operating_point` result) when `op` is 'own': chosen on a CV of the training side of `recs`; else (op, {})."
+    if op != 'own': return op, {}
+    tr = recs if o['all_data'] else patient_split(recs, valid_pct=0.2, seed=o['split_seed'], fold=o['fold']).query('~is_valid').drop(columns=['fold', 'is_valid'])
+    k = o['op_folds']
+    try: patient_folds(tr, k)
+    except ValueError as e: raise SystemExit(f"error: cannot choose the operating point on a CV of the training data: {e} "
+                                             "(try a smaller --op-folds, or --stored-operating-point)") from None
+    print(f"choosing the operating point on a {k}-fold patient-grouped CV of the {len(labelled(tr))} training recordings "
+          f"({k*len(seeds)} extra trainings) ...", flush=True)
+    try: r = choose_own_operating_point(tr, k=k, seeds=seeds, split_seed=o['split_seed'], spec_out=o['spec_out'], cfg=o['cfg'],
+                                        class_map=o['class_map'], n_workers=o['n_workers'], progress=False, **recipe)
+    except WeightsUnavailable as e: raise SystemExit(f"error: {e}") from None
+    op = r['operating_point']
+    print(f"operating point chosen on this training data: temperature {op['temperature']:.3g}, weights {op['weights']}; "
+          f"cross-fitted: {_recalls(r['crossfitted'])}")
+    return op, r
 
 def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then data/heartbeat-sounds)
               dataset:str=None, # database(s), comma-separated for their union: pascal, physionet2016, circor2022, yaseen2018 (default: PASCAL)
@@ -93,12 +240,15 @@ def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then
               mixup:float=0., # fastai MixUp alpha (0: off)
               preset:str=None, # a named recipe from `PRESETS` ('card', 'screening', 'screening-ensemble'); options you set explicitly win
               all_data:bool=False, # train the final model on every labelled recording (no validation split, no metrics)
+              stored_operating_point:bool=False, # with a preset: keep its stored operating point (chosen once on the project's PASCAL CV, not on this model) instead of choosing one on this training data
+              op_folds:int=5, # with a preset: the operating point is chosen on a patient-grouped CV of the training data with this many folds, which costs op_folds extra trainings (per seed of an ensemble) before the final one
               merge:str=None, # fold classes, e.g. "extrahls:normal,extrastole:normal"
               fold:int=0, # which of the 5 patient-grouped folds is validation
               seed:int=42, workers:int=None, # spectrogram processes (default: all cores)
               seeds:str=None, # comma-separated seeds, e.g. 42,43,44: one model per seed in OUT/s<seed>, and OUT an ensemble averaging them
               split_seed:int=None, # seed of the patient split (default: --seed; an ensemble's members share the first seed's)
               pickle:bool=False, # also write fastai's export.pkl (unsafe to load from untrusted sources)
+              threads:int=None, # PyTorch and BLAS threads (default: $OMP_NUM_THREADS, else every core up to 8); on a shared machine give fewer than its cores
              ):
     "Train and evaluate a spectrogram classifier on the heart-sound dataset (dataset, spectrograms, training, evaluation); write model, metrics and plots to `out`."
     args = dict(locals())
@@ -109,17 +259,24 @@ def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then
         p = resolve_preset(preset, given)
         arch, epochs, bs, lr, wd, img_size, freeze_epochs, class_weights, augment, mixup = (p[k] for k in _PRESET_KEYS)
         op = PRESETS[preset].get('operating_point')
+        if op is not None and stored_operating_point: op = _borrowed(op, preset)
+        elif op is not None: op = 'own'   # chosen below, on a CV of this training data
         if seeds is None: seeds = PRESETS[preset].get('seeds')
     try: ss = [int(x) for x in str(seeds).split(',') if x.strip()] if seeds is not None else []
     except ValueError: raise SystemExit(f"error: --seeds must be comma-separated integers, not {seeds!r}") from None
     if len(set(ss)) != len(ss): raise SystemExit(f"error: --seeds repeats a seed: {seeds}")
     if len(ss) > 1 and (Path(out)/'model.json').exists(): raise SystemExit(f"error: {out} holds a single model; write the ensemble to another --out")
     if len(ss) <= 1 and is_ensemble(out): raise SystemExit(f"error: {out} holds an ensemble (ensemble.json); write the model to another --out")
+    check_options(dict(locals()))
+    if op == 'own' and (isinstance(op_folds, bool) or not isinstance(op_folds, int) or op_folds < 2):
+        raise UsageError(f"error: --op-folds must be an integer of at least 2, not {op_folds!r}")
     if len(ss) > 1: return _train_ensemble({**args, **(p if preset is not None else {})}, ss, op)
     if ss: seed = ss[0]
     if weights and no_pretrained: raise SystemExit("--weights and --no-pretrained contradict each other")
     pretrained = False if no_pretrained else (weights or True)
-    cmap = dict(kv.split(':') for kv in merge.split(',')) if merge else None
+    cmap = {a.strip(): b.strip() for a, b in (kv.split(':') for kv in merge.split(','))} if merge else None
+    recs = training_recordings(data, dataset=dataset, task=task)   # a missing dataset is said before PyTorch is imported
+    threads = use_threads(threads)
     if pretrained is not False:   # fail before minutes of data preparation if the weights cannot be had
         try: base_model(arch, pretrained)
         except WeightsUnavailable as e: raise SystemExit(f"error: {e}") from None
@@ -127,8 +284,11 @@ def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then
     from heartbeat_nbdev.spectrogram import SpecConfig
     from heartbeat_nbdev.train import save_model, train, training_windows, write_results
     cfg = SpecConfig()
-    recs = training_recordings(data, dataset=dataset, task=task)
-    wins, skipped = training_windows(recs, spec_out, cfg, fold=fold, seed=seed if split_seed is None else split_seed, class_map=cmap, n_workers=workers)
+    split = seed if split_seed is None else split_seed
+    op, op_res = _own_operating_point(op, recs, dict(all_data=all_data, fold=fold, split_seed=split, spec_out=spec_out, cfg=cfg, class_map=cmap,
+                                      n_workers=workers, op_folds=op_folds), [seed], dict(arch=arch, pretrained=pretrained, epochs=epochs, bs=bs,
+                                      lr=lr, wd=wd, img_size=img_size, freeze_epochs=freeze_epochs, class_weights=class_weights, augment=augment, mixup=mixup))
+    wins, skipped = training_windows(recs, spec_out, cfg, fold=fold, seed=split, class_map=cmap, n_workers=workers)
     if all_data: wins['is_valid'] = False
     for p, e in skipped.itertuples(index=False): print(f"skipped {p}: {e}")
     print(f"{len(wins)} windows: {(~wins.is_valid).sum()} train / {wins.is_valid.sum()} valid "
@@ -137,12 +297,23 @@ def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then
                             seed=seed, freeze_epochs=freeze_epochs, class_weights=class_weights, augment=augment, mixup=mixup)
     except WeightsUnavailable as e: raise SystemExit(f"error: {e}") from None
     res['settings'].update(merge=cmap, fold=None if all_data else fold, all_data=all_data, preset=preset, spec_config=cfg.key,
-                           split_seed=seed if split_seed is None else split_seed,
-                           n_skipped=int(len(skipped)))
+                           split_seed=split,
+                           n_skipped=int(len(skipped)), threads=threads)
     if (dataset or task) and not all_data: res = with_task_scores(res, recs, dataset, task)
+    warns = list(op_res.get('warnings', []))
+    if all_data:   # nothing was held out: at least the training recordings, which a model that learned anything gets mostly right
+        from heartbeat_nbdev.train import evaluate   # here: fastai (seconds to import)
+        res['training_recording'] = evaluate(learn, wins.reset_index(drop=True))['recording']
+    warns += chance_warnings(res['training_recording'] if all_data else res['recording'], 'training recordings' if all_data else 'validation fold')
     if op is not None and not all_data:   # the validation recordings as the shipped model answers them (calibrated, weighted)
-        res['recording_operating_point'] = _operating_point_metrics(res['recording_preds'], res['recording']['classes'], op)
-    save_model(learn, out, cfg, res, pickle=pickle, operating_point=op); write_results(res, out)
+        res['recording_operating_point'] = m = _operating_point_metrics(res['recording_preds'], res['recording']['classes'], op)
+        warns += op_warnings(m, 'on the validation fold', res['recording'])
+    elif op is not None and op.get('source') == 'preset':
+        warns.append(f"the operating point is the preset's stored one, not chosen on this model: its recalls on this model are unknown")
+    if op_res: res['operating_point'] = {**op, 'crossfitted': op_res['crossfitted'], 'argmax': op_res['argmax'], 'in_sample': op_res['in_sample']}
+    res['warnings'] = warns
+    save_model(learn, out, cfg, res, pickle=pickle, operating_point=op, warnings=warns); write_results(res, out)
+    for w in warns: print(f"warning: {w}")
     if all_data:
         print(f"trained on all {wins.path.nunique()} labelled recordings in {res['train_seconds']:.0f} s (no validation: see the "
               f"cross-validated figures of the recipe); wrote {out}")
@@ -153,7 +324,7 @@ def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then
     print('per-class recall (recordings): ' + ', '.join(f"{c} {v['recall']:.2f} ({v['support']})" for c, v in res['recording']['per_class'].items()))
     if 'recording_operating_point' in res:
         m = res['recording_operating_point']
-        print(f"at the preset's operating point: {_recalls(m)}")
+        print(f"at the operating point ({'chosen on a CV of the training data' if op.get('source') == 'own-cv' else 'the preset stored one'}): {_recalls(m)}")
     if 'task_scores' in res: print_scores(res['task_scores'])
     print(f"trained in {res['train_seconds']:.0f} s on {res['settings']['device']}; wrote {out}")
     return res
@@ -163,6 +334,15 @@ def _train_ensemble(opts:dict, # `run_training`'s options, the preset resolved
                     seeds:list, op:dict|None) -> dict:
     "Train one model per seed into OUT/s<seed> (one shared patient split), write OUT/ensemble.json, and score the averaged model on the validation fold."
     out = Path(opts['out']); split = seeds[0] if opts.get('split_seed') is None else opts['split_seed']
+    op_res = {}
+    if op == 'own':   # one CV per seed, averaged as the ensemble averages its members, before the members are trained
+        from heartbeat_nbdev.spectrogram import SpecConfig   # here: it imports librosa and scipy (seconds)
+        cmap = dict(kv.split(':') for kv in opts['merge'].split(',')) if opts.get('merge') else None
+        pre = False if opts['no_pretrained'] else (opts['weights'] or True)
+        recs = training_recordings(opts['data'], dataset=opts['dataset'], task=opts['task'])
+        op, op_res = _own_operating_point(op, recs, dict(all_data=opts['all_data'], fold=opts['fold'], split_seed=split, spec_out=opts['spec_out'],
+                                          cfg=SpecConfig(), class_map=cmap, n_workers=opts['workers'], op_folds=opts['op_folds']), seeds,
+                                          dict({k: opts[k] for k in _PRESET_KEYS}, pretrained=pre))
     res = []
     for i, s in enumerate(seeds, 1):
         print(f"== ensemble member {i}/{len(seeds)}: seed {s} -> {out/f's{s}'}", flush=True)
@@ -171,18 +351,37 @@ def _train_ensemble(opts:dict, # `run_training`'s options, the preset resolved
                     **{k: opts[k] for k in _PRESET_KEYS}, train_seconds=sum(r['train_seconds'] for r in res))
     write_ensemble(out, [f's{s}' for s in seeds], op, settings)
     ens = dict(settings=settings, members=[str(out/f's{s}') for s in seeds], recording=None)
+    warns = list(op_res.get('warnings', []))
+    if op_res: ens['operating_point'] = {**op, 'crossfitted': op_res['crossfitted'], 'argmax': op_res['argmax'], 'in_sample': op_res['in_sample']}
+    elif op is not None and opts['all_data']:
+        warns.append("the operating point is the preset's stored one, not chosen on this model: its recalls on this model are unknown")
     if not opts['all_data']:
         cl = res[0]['recording']['classes']
         rp = pd.concat([r['recording_preds'] for r in res]).groupby('path', sort=False).agg({'label': 'first', **{c: 'mean' for c in cl}}).reset_index()
         rp['pred'] = rp[cl].idxmax(axis=1)
         ens['recording'] = classification_metrics(rp.label, rp.pred, cl)
-        if op is not None: ens['recording_operating_point'] = _operating_point_metrics(rp, cl, op)
+        if op is not None:
+            ens['recording_operating_point'] = _operating_point_metrics(rp, cl, op)
+            warns += op_warnings(ens['recording_operating_point'], 'on the validation fold', ens['recording'])
+        warns += chance_warnings(ens['recording'], 'validation fold')
         rp.to_csv(out/'valid_recordings.csv', index=False)
         for k, lab in (('recording', 'the averaged model'), ('recording_operating_point', "at the ensemble's operating point")):
             if k in ens: print(f"ensemble of {len(seeds)}, {lab}: {_recalls(ens[k])}")
+    else: warns += [f"member s{s}: {w}" for s, r in zip(seeds, res) for w in r.get('warnings', []) if 'operating point' not in w]
+    ens['warnings'] = warns
+    if warns:   # shown by heartbeat-predict
+        ej = json.loads((out/'ensemble.json').read_text()); ej['warnings'] = warns
+        atomic_write_text(out/'ensemble.json', json.dumps(ej, indent=1))
+        for w in warns: print(f"warning: {w}")
     (out/'metrics.json').write_text(json.dumps(ens, indent=1))
     print(f"wrote ensemble {out} ({len(seeds)} models; heartbeat-predict --model {out} averages them)")
     return ens
 
 # %% ../nbs/19_train_cli.ipynb #488464a0
-train_cli = call_parse(run_training)
+def train_cli(argv:list|None=None # the options (default: `sys.argv`)
+             ):
+    "`heartbeat-train`: `run_training` with its parameters as options; a bad option or path is one line and exit 2, Ctrl-C one line and exit 130 (`core.run_cli`)."
+    from fastcore.script import anno_parser   # the parser `call_parse` makes, for a command that also ends cleanly
+    p = anno_parser(run_training, prog='heartbeat-train')
+    a = {k: v for k, v in vars(p.parse_args(argv)).items() if k not in ('pdb', 'xtra')}   # fastcore's own two options
+    run_cli(lambda: run_training(**a), 'heartbeat-train')
