@@ -6,23 +6,57 @@ Docs: https://heartbeat-nbdev.github.io/heartbeat_nbdev/audio.html.md"""
 
 # %% ../nbs/01_audio.ipynb #rl000017
 from __future__ import annotations
-import os, math, warnings
+import os, math, stat, warnings
 from pathlib import Path
 import numpy as np
 import soundfile as sf
 
 # %% auto #0
 __all__ = ['MIN_SR', 'MAX_SR', 'MAX_DURATION', 'MAX_DURATION_ENV', 'AudioError', 'audio_info', 'synth_heartbeat', 'synth_wav',
-           'max_duration', 'check_audio_limits']
+           'max_duration', 'check_audio_limits', 'audio_truncated']
 
 # %% ../nbs/01_audio.ipynb #72893d7b
 class AudioError(ValueError):
     "A recording that cannot be used, with the file named in the message."
 
+def _not_a_file(path:Path) -> str|None:
+    "Why `path` cannot be read as a recording (missing, a folder, a FIFO, a device, unreadable), or None for a readable regular file."
+    try: st = path.stat()
+    except FileNotFoundError:
+        try: return 'broken symbolic link' if path.is_symlink() else 'file not found'
+        except OSError: return 'file not found'
+    except OSError as e: return f"cannot be opened ({e.strerror or type(e).__name__})"   # e.g. a name over 255 bytes
+    kinds = [(stat.S_ISDIR, 'a folder'), (stat.S_ISFIFO, 'a named pipe (FIFO)'), (stat.S_ISCHR, 'a character device'),
+             (stat.S_ISBLK, 'a block device'), (stat.S_ISSOCK, 'a socket')]
+    for is_kind, what in kinds:
+        if is_kind(st.st_mode): return f"is {what}, not an audio file"
+    try: open(path, 'rb').close()
+    except PermissionError: return 'cannot be read (permission denied)'
+    except OSError as e: return f"cannot be read ({e.strerror or type(e).__name__})"
+    return None
+
+def _wav_fmt_problem(path:Path) -> str|None:
+    "A sentence if a RIFF/WAVE file's `fmt ` chunk is inconsistent (bits per sample that do not fit its block size), else None."
+    try:
+        with open(path, 'rb') as f: h = f.read(4096)
+    except OSError: return None
+    if len(h) < 12 or h[:4] != b'RIFF' or h[8:12] != b'WAVE': return None
+    pos = 12
+    while pos + 8 <= len(h):
+        cid, n = h[pos:pos+4], int.from_bytes(h[pos+4:pos+8], 'little')
+        if cid == b'fmt ' and pos + 24 <= len(h):
+            fmt, ch, align, bits = (int.from_bytes(h[pos+8+a:pos+8+b], 'little') for a, b in ((0, 2), (2, 4), (12, 14), (14, 16)))
+            if fmt in (1, 3, 0xFFFE) and ch and align != ch*((bits + 7)//8):
+                return f"damaged header: {bits} bits per sample do not fit its {align}-byte sample frames of {ch} channel(s)"
+            return None
+        pos += 8 + n + (n & 1)
+    return None
+
 def audio_info(path:str|Path) -> dict:
     "Sample rate, channels, frames and duration from an audio file's header; `AudioError` naming the file if unusable."
     path = Path(path)
-    if not path.is_file(): raise AudioError(f"{path}: " + ('broken symbolic link' if path.is_symlink() else 'file not found'))
+    if why := _not_a_file(path): raise AudioError(f"{path}: {why}")
+    if why := _wav_fmt_problem(path): raise AudioError(f"{path}: {why}")
     try: i = sf.info(str(path))
     except Exception as e: raise AudioError(f"{path}: not a readable audio file ({type(e).__name__}: {str(e).strip()[:120]})") from e
     if i.frames == 0: raise AudioError(f"{path}: empty recording (0 samples)")
@@ -84,3 +118,50 @@ def check_audio_limits(sr:float, # sample rate (Hz)
     md = max_dur or max_duration()
     if frames/sr > md:
         raise AudioError(f"{name}: too long ({frames/sr:.0f} s > {md:g} s; set ${MAX_DURATION_ENV} to accept longer recordings)")
+
+# %% ../nbs/01_audio.ipynb #732aa608
+def _riff_like(h:bytes, size:int, f) -> str|None:
+    "Truncation of RIFF/WAVE, RF64-less W64 and AIFF/AIFC files: the audio chunk's declared size against the bytes there."
+    if h[:4] == b'RIFF' and h[8:12] == b'WAVE': hdr, pos, le, data, sz64 = 8, 12, True, (b'data',), False
+    elif h[:4] == b'FORM' and h[8:12] in (b'AIFF', b'AIFC'): hdr, pos, le, data, sz64 = 8, 12, False, (b'SSND',), False
+    elif h[:4] == b'riff' and h[24:28] == b'wave': hdr, pos, le, data, sz64 = 24, 40, True, (b'data',), True
+    else: return None
+    while pos + hdr <= size:
+        f.seek(pos); ck = f.read(hdr)
+        cid = ck[:4]
+        n = int.from_bytes(ck[16:24], 'little') - 24 if sz64 else int.from_bytes(ck[4:8], 'little' if le else 'big')
+        if cid in data:
+            have = size - pos - hdr
+            if n > have and n != 0xFFFFFFFF: return f"truncated: the header promises {n} bytes of audio but the file holds {have} ({have/max(n, 1):.0%})"
+            return None
+        if n < 0: return None
+        pos += hdr + n + ((-n) % 8 if sz64 else (n & 1))
+    return None
+
+def _ogg_unfinished(f, size:int) -> str|None:
+    "Truncation of an Ogg stream (Vorbis, Opus, FLAC in Ogg): its last page is cut, or not marked end-of-stream."
+    f.seek(max(0, size - 65536 - 27)); tail = f.read(); base = size - len(tail)
+    i = tail.rfind(b'OggS')
+    while i >= 0 and len(tail) - i < 27 + 1: i = tail.rfind(b'OggS', 0, i)
+    if i < 0: return None
+    nseg = tail[i+26]; segs = tail[i+27:i+27+nseg]
+    end = i + 27 + nseg + sum(segs)
+    if len(segs) < nseg or end > len(tail): return f"truncated: its last Ogg page is cut at byte {size} (of {base + end}); predicted from what is there"
+    if not tail[i+5] & 4: return "truncated: the Ogg stream ends without its end-of-stream page"
+    return None
+
+def audio_truncated(path:str|Path, # an audio file
+                    frames_read:int|None=None, # frames the decoder gave (compared with the header's count: MP3 and others)
+                   ) -> str|None:
+    "A sentence if the file is cut short: a RIFF/WAVE, W64 or AIFF header promising more audio than the file holds, an Ogg stream without its end, or fewer frames decoded than the header declares; else None."
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with open(path, 'rb') as f:
+            h = f.read(40)
+            why = _ogg_unfinished(f, size) if h[:4] == b'OggS' else _riff_like(h, size, f)
+        if why is None and frames_read is not None:
+            declared = sf.info(str(path)).frames
+            if frames_read < declared: why = f"truncated: the header declares {declared} samples but only {frames_read} could be decoded ({frames_read/declared:.0%})"
+    except (OSError, RuntimeError): return None
+    return why and (why if 'predicted from' in why else why + '; predicted from what is there')

@@ -21,7 +21,8 @@ from .audio import AudioError, synth_heartbeat
 from .data import DATABASES
 from .tasks import check_patient_safe, default_task, labelled, load_task, patient_folds, patient_split, TASKS
 from .metrics import classification_metrics, print_scores, task_scores
-from .spectrogram import load_audio, prepare_audio, run_parallel, SpecConfig
+from .core import run_parallel
+from .spectrogram import load_audio, prepare_audio, SpecConfig
 
 # %% auto #0
 __all__ = ['FEATURE_VERSION', 'FRAME_HOP', 'MODELS', 'feature_names', 'recording_features', 'features_cache_file',

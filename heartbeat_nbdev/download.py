@@ -50,10 +50,11 @@ def sha256(path:Path, bufsize:int=1 << 20) -> str:
     return h.hexdigest()
 
 def verify_sums(root:Path, sums:dict) -> dict:
-    "{'ok': [...], 'mismatch': [...], 'missing': [...]} for the files `sums` lists under `root`."
-    res = dict(ok=[], mismatch=[], missing=[])
+    "{'ok': [...], 'mismatch': [...], 'missing': [...], 'outside': [...]} for the files `sums` lists under `root`; an entry leading outside `root` (`../../etc/passwd`, a link) is never read."
+    res, top = dict(ok=[], mismatch=[], missing=[], outside=[]), Path(root).resolve()
     for rel, h in sums.items():
         p = root/rel
+        if Path(rel).is_absolute() or top not in p.resolve().parents: res['outside'].append(rel); continue
         res['missing' if not p.is_file() else 'ok' if sha256(p) == h else 'mismatch'].append(rel)
     return res
 
@@ -91,8 +92,9 @@ def check_report(name:str, data:str|Path|None=None, checksums:bool=True) -> tupl
     else:
         v = verify_sums(root, read_sums(sf_))
         lines.append(f"checksums ({sf_.name}): {len(v['ok'])} ok, {len(v['mismatch'])} mismatched, {len(v['missing'])} missing" +
-                     ''.join(f"\n  {k}: {f}" for k in ('mismatch', 'missing') for f in v[k][:5]))
-        ok = ok and not v['mismatch'] and not v['missing']
+                     (f", {len(v['outside'])} outside the folder (not read)" if v['outside'] else '') +
+                     ''.join(f"\n  {k}: {f}" for k in ('mismatch', 'missing', 'outside') for f in v[k][:5]))
+        ok = ok and not v['mismatch'] and not v['missing'] and not v['outside']
     lines.append('RESULT: ok' if ok else 'RESULT: problems found (see above)')
     return bool(ok), lines
 
@@ -145,7 +147,9 @@ def _extract(archive:Path, to:Path):
                 if top not in (top/m).resolve().parents and (top/m).resolve() != top: raise DownloadError(f"{archive}: member {m} would land outside {to}")
             z.extractall(to)
     elif tarfile.is_tarfile(archive):
-        with tarfile.open(archive) as t: t.extractall(to, filter='data')
+        try:
+            with tarfile.open(archive) as t: t.extractall(to, filter='data')
+        except tarfile.TarError as e: raise DownloadError(f"{archive}: {e} ({type(e).__name__}); nothing was installed") from None   # e.g. a member outside `to`
     else: raise DownloadError(f"{archive}: neither a zip nor a tar archive")
 
 _MARKERS = dict(physionet2016=lambda d: any(re.fullmatch(r'training-[a-z]', c.name) and c.is_dir() for c in d.iterdir()),

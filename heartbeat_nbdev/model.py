@@ -16,11 +16,11 @@ from .core import atomic_write, atomic_write_text, check_spec_config, file_sha25
 from .backbones import is_lite, lite_keys, new_model, ARCHS, imagenet_state_dict, load_weights_file, WeightsUnavailable
 
 # %% auto #0
-__all__ = ['UNCERTAIN', 'UNCERTAIN_THRESHOLD', 'ENSEMBLE_FORMAT', 'IMAGENET_STATS', 'backbone_state_dict', 'base_model',
-           'body_head_model', 'num_features', 'apply_threshold', 'temperature_scale', 'ModelError',
-           'check_operating_point', 'check_meta', 'write_model', 'read_model_meta', 'load_model', 'is_ensemble',
-           'write_ensemble', 'read_ensemble', 'window_batch', 'fed_model', 'TorchRunner', 'OnnxRunner', 'export_onnx',
-           'export_cli']
+__all__ = ['UNCERTAIN', 'UNCERTAIN_THRESHOLD', 'ENSEMBLE_FORMAT', 'MAX_MEMBERS', 'IMAGENET_STATS', 'backbone_state_dict',
+           'base_model', 'body_head_model', 'num_features', 'apply_threshold', 'temperature_scale', 'ModelError',
+           'check_operating_point', 'check_meta', 'answer_sha256', 'write_model', 'read_model_meta', 'load_model',
+           'is_ensemble', 'write_ensemble', 'read_ensemble', 'window_batch', 'fed_model', 'TorchRunner', 'OnnxRunner',
+           'export_onnx', 'export_cli']
 
 # %% ../nbs/11_model.ipynb #rl000058
 def backbone_state_dict(path:str|Path, # a model folder written by `write_model` (e.g. by `heartbeat-train`)
@@ -152,6 +152,14 @@ def _identity(meta:dict) -> dict:
     return dict(heartbeat_nbdev='1', arch=meta['arch'], classes=json.dumps(meta['classes']), img_size=json.dumps(meta['img_size']),
                 normalize=json.dumps(bool(meta.get('normalize', True))), spec_config=json.dumps(meta['spec_config'], sort_keys=True))
 
+_ANSWER = ('format', 'arch', 'classes', 'img_size', 'normalize', 'spec_config', 'weights', 'weights_sha256', 'operating_point', 'onnx_sha256')
+
+def _sha(obj) -> str: return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
+
+def answer_sha256(meta:dict) -> str:
+    "SHA-256 of the fields of `model.json` that change an answer (`_ANSWER`: input settings, operating point, the weights' and model.onnx's checksums)."
+    return _sha({k: meta.get(k) for k in _ANSWER})
+
 # %% ../nbs/11_model.ipynb #527e7d53
 def write_model(model, # a PyTorch module (fastai body + head)
                 path:str|Path, cfg, # the `SpecConfig` the windows were made with
@@ -169,7 +177,7 @@ def write_model(model, # a PyTorch module (fastai body + head)
     bad = [k for k, v in sd.items() if v.is_floating_point() and not bool(v.isfinite().all())]
     if bad: raise ValueError(f"the model has non-finite weights ({', '.join(bad[:3])}): not saved")
     atomic_write(path/'model.safetensors', lambda t: safetensors.torch.save_file(sd, t, metadata=_identity(meta)))
-    meta['weights_sha256'] = file_sha256(path/'model.safetensors')
+    meta['weights_sha256'] = file_sha256(path/'model.safetensors'); meta['answer_sha256'] = answer_sha256(meta)
     atomic_write_text(path/'model.json', json.dumps(meta, indent=1))
     if (path/'model.onnx').exists(): (path/'model.onnx').unlink()   # made from other weights
     return meta
@@ -201,12 +209,12 @@ def read_model_meta(path:str|Path, # a model folder written by `write_model`
     if own.get('heartbeat_nbdev'):
         if want is None: raise fail("model.json has no weights_sha256")
         mine = _identity(meta)
-        diff = [k for k in mine if own.get(k) != mine[k]]
-        if diff:
-            k = diff[0]
-            raise fail(f"model.json's {k} ({mine[k]}) differs from what the weights were trained with ({own.get(k)})")
-    else: warnings.warn(f"{path}: written by an older version (no checksum or metadata in the weights): classes and settings "
-                        "cannot be checked; re-save it with `heartbeat-export --model DIR` to add them")
+        if diff := [k for k in mine if own.get(k) != mine[k]]: raise fail(f"model.json's {diff[0]} ({mine[diff[0]]}) differs from what the weights were trained with ({own.get(diff[0])})")
+    else:
+        warnings.warn(f"{path}: written by an older version (no checksum or metadata in the weights): classes and settings "
+                      "cannot be checked; re-save it with `heartbeat-export --model DIR` to add them"); return meta
+    if (have := meta.get('answer_sha256')) is None: warnings.warn(f"{path}: model.json has no answer_sha256 (an older version): its operating point and model.onnx are not checked; re-save it with `heartbeat-export --model DIR` to add it")
+    elif have != answer_sha256(meta): raise fail("model.json was edited after the model was written (answer_sha256 differs): its operating point, classes, settings or a checksum changed; write the model again (`write_model`) to change them")
     return meta
 
 # %% ../nbs/11_model.ipynb #9cfbf541
@@ -233,8 +241,23 @@ def is_ensemble(path:str|Path) -> bool:
     return (Path(path)/'ensemble.json').is_file()
 
 _SAME = ('classes', 'spec_config', 'img_size', 'normalize')
+MAX_MEMBERS = 32   # an ensemble of more members is refused (the recipe uses 3 to 5)
 
-def _outside(name:str) -> bool: return Path(name).is_absolute() or '..' in Path(name).parts   # a member must sit inside the ensemble
+def _outside(name:str) -> bool: return Path(name).is_absolute() or '..' in Path(name).parts or not Path(name).parts   # a member must sit inside the ensemble
+
+def _member_problem(path:Path, m:str) -> str|None:
+    "Why `m` cannot be a member of ensemble `path`: outside it (by name or by a link), the ensemble itself, or an ensemble."
+    if _outside(m): return f"member {m!r} must be a folder inside the ensemble"
+    if path.resolve() not in (r := (path/m).resolve()).parents: return f"member {m!r} leads outside the ensemble folder (to {r})"
+    if is_ensemble(path/m): return f"member {m!r} is itself an ensemble (ensembles of ensembles are not supported)"
+
+def _ens_sha(ens:dict, metas:list) -> str:   # what changes an ensemble's answer: its members and theirs (model.onnx aside: each member checks its own), its operating point
+    return _sha(dict(members=ens['members'], operating_point=ens.get('operating_point'), of=[answer_sha256({**m, 'onnx_sha256': None}) for m in metas]))
+
+def _read_members(path:Path, names:list, check_weights:bool=True) -> list:
+    "The members' checked metadata, each distinct folder read once."
+    seen = {}
+    return [seen[r] if (r := (path/n).resolve()) in seen else seen.setdefault(r, read_model_meta(path/n, check_weights)) for n in names]
 
 def _check_members(metas:list, names:list):
     for k in _SAME:
@@ -249,13 +272,14 @@ def write_ensemble(path:str|Path, # the ensemble folder (members inside it)
     "Write `ensemble.json` for `members` (checked to be usable together) into `path`; return its contents."
     path = Path(path)
     names = [str(m) for m in members]
-    bad = [n for n in names if _outside(n)]
-    if bad: raise ModelError(f"members must be folder names inside {path}, not {bad}")
-    if not names: raise ModelError("an ensemble needs at least one member")
-    metas = [read_model_meta(path/n) for n in names]
+    bad = [n for n in names if _member_problem(path, n)]
+    if bad: raise ModelError(f"members must be folder names inside {path}, not {bad}: {_member_problem(path, bad[0])}")
+    if not 1 <= len(names) <= MAX_MEMBERS: raise ModelError(f"an ensemble needs 1 to {MAX_MEMBERS} members, not {len(names)}")
+    metas = _read_members(path, names)
     _check_members(metas, names)
     ens = dict(format=ENSEMBLE_FORMAT, members=names, settings=settings or {})
     if operating_point is not None: ens['operating_point'] = check_operating_point(operating_point, metas[0]['classes'])
+    ens['answer_sha256'] = _ens_sha(ens, metas)
     atomic_write_text(path/'ensemble.json', json.dumps(ens, indent=1))
     return ens
 
@@ -269,13 +293,16 @@ def read_ensemble(path:str|Path, check_weights:bool=True) -> tuple[dict, list[di
     if not isinstance(ens, dict) or ens.get('format') != ENSEMBLE_FORMAT: raise fail(f"ensemble.json: format is not {ENSEMBLE_FORMAT!r}")
     ms = ens.get('members')
     if not isinstance(ms, list) or not ms or not all(isinstance(m, str) and m for m in ms): raise fail("ensemble.json: members must be a list of folder names")
+    if len(ms) > MAX_MEMBERS: raise fail(f"ensemble.json lists {len(ms)} members (at most {MAX_MEMBERS})")
     for m in ms:
-        if _outside(m): raise fail(f"ensemble.json: member {m!r} must be a folder inside the ensemble")
-    metas = [read_model_meta(path/m, check_weights) for m in ms]   # each names its own problem
+        if why := _member_problem(path, m): raise fail(f"ensemble.json: {why}")
+    metas = _read_members(path, ms, check_weights)   # each names its own problem
     try:
         _check_members(metas, ms)
         if ens.get('operating_point') is not None: ens['operating_point'] = check_operating_point(ens['operating_point'], metas[0]['classes'])
     except (ModelError, ValueError) as e: raise fail(f"ensemble.json: {e}") from None
+    if check_weights and ens.get('answer_sha256') is None: warnings.warn(f"{path}: ensemble.json has no answer_sha256 (an older version): its operating point is not checked")
+    elif check_weights and ens['answer_sha256'] != _ens_sha(ens, metas): raise fail("ensemble.json or a member was changed after the ensemble was written (answer_sha256 differs)")
     return ens, metas
 
 # %% ../nbs/11_model.ipynb #86033b01
@@ -330,7 +357,7 @@ class OnnxRunner:
     backend = 'onnx'
     def __init__(self, path:str|Path, # a `model.onnx` written by `export_onnx`
                  meta:dict, # the checked `model.json` it must belong to
-                 threads:int|None=None): # intra-op threads (default: ONNX Runtime's, one per core)
+                 threads:int|None=None, check_sha:bool=True): # intra-op threads (default: ONNX Runtime's, one per core); check the file's SHA-256 against model.json's `onnx_sha256`
         import onnxruntime as ort   # here: only the ONNX path needs it; keeps start-up light
         so = ort.SessionOptions(); so.log_severity_level = 3
         so.add_session_config_entry('session.intra_op.allow_spinning', '0')   # idle threads sleep: spinning ones take the cores that read the next recordings
@@ -340,7 +367,7 @@ class OnnxRunner:
         except Exception as e: raise ModelError(f"cannot load model {Path(path).parent}: {Path(path).name} is not a readable ONNX model ({type(e).__name__}: {str(e)[:150]})") from None
         props = self.sess.get_modelmeta().custom_metadata_map
         want = _onnx_props(meta) if meta.get('weights_sha256') else None
-        if want is None or any(props.get(k) != v for k, v in want.items()):
+        if want is None or (check_sha and meta.get('answer_sha256') and file_sha256(path) != meta.get('onnx_sha256')) or any(props.get(k) != v for k, v in want.items()):
             raise ModelError(f"cannot load model {Path(path).parent}: {Path(path).name} was not made from these weights and settings; "
                              "re-run `heartbeat-export --model DIR --onnx`")
         self.input = self.sess.get_inputs()[0].name
@@ -367,9 +394,10 @@ def export_onnx(model_dir:str|Path, # a model folder written by `write_model`
         for k, v in _onnx_props(meta).items(): om.metadata_props.add(key=k, value=v)
         onnx.save(om, tmp)
         x = check_windows if check_windows is not None else np.random.default_rng(0).uniform(0, 255, (4, h, w)).astype(np.float32)
-        d = np.abs(OnnxRunner(tmp, meta)(x) - TorchRunner(model, meta)(x)).max()
+        d = np.abs(OnnxRunner(tmp, meta, check_sha=False)(x) - TorchRunner(model, meta)(x)).max()
         if not d <= tol: raise RuntimeError(f"ONNX Runtime differs from PyTorch by {d:.2g} (> {tol}): model.onnx not written")
     atomic_write(model_dir/'model.onnx', write)
+    meta['onnx_sha256'] = file_sha256(model_dir/'model.onnx'); meta['answer_sha256'] = answer_sha256(meta); atomic_write_text(model_dir/'model.json', json.dumps(meta, indent=1))   # model.json names this model.onnx
     return model_dir/'model.onnx'
 
 # %% ../nbs/11_model.ipynb #80b44d44
@@ -388,14 +416,18 @@ def export_cli(model:str='models/resnet50', # model folder written by heartbeat-
             from heartbeat_nbdev.spectrogram import SpecConfig   # here: keeps `heartbeat-export --help` light (librosa)
             with warnings.catch_warnings():
                 warnings.simplefilter('ignore'); m, meta = load_model(model)
-            keep = {k: v for k, v in meta.items() if k not in ('format', 'arch', 'classes', 'img_size', 'normalize', 'spec_config', 'settings', 'weights', 'operating_point')}
+            keep = {k: v for k, v in meta.items() if k not in ('format', 'arch', 'classes', 'img_size', 'normalize', 'spec_config', 'settings', 'weights', 'operating_point', *_ANSWER, 'answer_sha256')}
             new = write_model(m, model, SpecConfig.from_dict(meta['spec_config']), meta['arch'], meta['classes'], meta['img_size'],
                               meta.get('normalize', True), meta.get('settings'), meta.get('operating_point'))
             if keep: atomic_write_text(Path(model)/'model.json', json.dumps({**new, **keep}, indent=1))
             print(f"re-saved {model} with a weights checksum and metadata")
-        else: read_model_meta(model)
+        else:
+            with warnings.catch_warnings(): warnings.simplefilter('ignore'); meta = read_model_meta(model)
+            if not meta.get('answer_sha256'):   # a model.onnx of before is not vouched for: --onnx writes it again
+                meta.pop('onnx_sha256', None); meta['answer_sha256'] = answer_sha256(meta); atomic_write_text(Path(model)/'model.json', json.dumps(meta, indent=1)); print(f"re-saved {model} with answer_sha256")
         if onnx: print(f"wrote {export_onnx(model)} (ONNX Runtime matches PyTorch within 1e-4)")
     except ModelError as e: print(f"error: {e}", file=sys.stderr); return 2
+    except OSError as e: print(f"error: cannot write into {model} ({e.strerror or e}): heartbeat-export re-saves the folder in place", file=sys.stderr); return 2
     return 0
 
 # %% ../nbs/11_model.ipynb #70bc0790

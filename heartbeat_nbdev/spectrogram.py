@@ -18,16 +18,16 @@ from tqdm.auto import tqdm
 from threadpoolctl import threadpool_limits
 from fastcore.script import call_parse
 import sys, signal, ctypes, secrets, threading, multiprocessing
-from .core import atomic_write, check_spec_config
-from .audio import audio_info, AudioError, check_audio_limits, synth_heartbeat
+from .core import atomic_write, check_spec_config, run_parallel
+from .audio import audio_info, audio_truncated, AudioError, check_audio_limits, synth_heartbeat
 from .data import get_datasets, get_recordings
 from .tasks import task_table
 from .cycles import segment
 
 # %% auto #0
-__all__ = ['MAX_WINDOWS', 'SpecConfig', 'prepare_audio', 'load_audio', 'window_starts', 'beat_starts', 'windows', 'logmel',
-           'pcen', 'to_image', 'spectrogram_images', 'run_parallel', 'make_spectrograms', 'plot_stages',
-           'plot_class_grid', 'spectrograms_cli']
+__all__ = ['MAX_WINDOWS', 'SpecConfig', 'prepare_audio', 'read_audio', 'load_audio', 'window_starts', 'beat_starts', 'windows',
+           'logmel', 'pcen', 'to_image', 'spectrogram_images', 'make_spectrograms', 'plot_stages', 'plot_class_grid',
+           'spectrograms_cli']
 
 # %% ../nbs/09_spectrograms.ipynb #67b74404
 @dataclass(frozen=True)
@@ -103,20 +103,37 @@ def prepare_audio(x:np.ndarray, # samples, (n,) or (n, channels)
     dur = len(x)/sr
     if dur < cfg.min_duration: raise AudioError(f"{name}: too short ({dur:.2f} s < min_duration {cfg.min_duration} s)")
     _check_windows(int(round(len(x)*cfg.sr/sr)), cfg, name)
-    if sr != cfg.sr: x = _resample(x, sr, cfg.sr)
-    if cfg.bandpass is not None: x = _bandpass(x, cfg.sr, cfg.bandpass)
+    big = float(max(x.max(), -x.min()))   # the input's peak, without a copy of a long recording
+    def finite(x, step):   # each transform is checked: a huge but finite signal (peak 1e37) overflows in the resampler or the filter
+        if not np.isfinite(x).all(): raise AudioError(f"{name}: {step} gives NaN or infinite samples (peak amplitude {big:.1e}: not a usable signal)")
+        return x
+    if sr != cfg.sr: x = finite(_resample(x, sr, cfg.sr), 'resampling')
+    if cfg.bandpass is not None: x = finite(_bandpass(x, cfg.sr, cfg.bandpass), 'the band-pass filter')
     peak = np.abs(x).max()
     if peak < 1e-6: raise AudioError(f"{name}: silent recording (peak amplitude {peak:.1e})")
-    return (x/peak).astype(np.float32)
+    return finite((x/peak).astype(np.float32), 'normalising')
+
+def _read_mono(path:Path, frames:int) -> tuple[np.ndarray, int]:
+    "(mono float32 samples, rate), mixed down block by block: a 6-channel file never sits in memory whole (the same samples as `x.mean(1)`)."
+    with sf.SoundFile(str(path)) as f:
+        x, i = np.empty(frames, np.float32), 0
+        for b in f.blocks(blocksize=1 << 16, dtype='float32', always_2d=True):
+            if i + len(b) > len(x): x = np.concatenate([x[:i], np.empty(len(b), np.float32)])
+            x[i:i+len(b)] = b.mean(1); i += len(b)
+        return x[:i], f.samplerate
+
+def read_audio(path:str|Path, cfg:SpecConfig=SpecConfig()) -> tuple[np.ndarray, str|None]:
+    "(`load_audio`'s samples, a warning if the file is cut short (`audio_truncated`) else None)."
+    path = Path(path)
+    info = audio_info(path)   # the header first: a missing, unreadable or empty file, or one too long or at an absurd rate, is never read
+    try: x, sr = _read_mono(path, info['frames'])
+    except Exception as e: raise AudioError(f"{path}: not a readable audio file ({type(e).__name__}: {str(e).strip()[:120]})") from e
+    if x.shape[0] == 0: raise AudioError(f"{path}: empty recording (0 samples)")
+    return prepare_audio(x, sr, cfg, name=str(path)), audio_truncated(path, len(x))
 
 def load_audio(path:str|Path, cfg:SpecConfig=SpecConfig()) -> np.ndarray:
     "Read an audio file and `prepare_audio` it; `AudioError` naming the file if it cannot be used."
-    path = Path(path)
-    audio_info(path)   # the header first: a missing, unreadable or empty file, or one too long or at an absurd rate, is never read
-    try: x, sr = sf.read(str(path), dtype='float32', always_2d=True)
-    except Exception as e: raise AudioError(f"{path}: not a readable audio file ({type(e).__name__}: {str(e).strip()[:120]})") from e
-    if x.shape[0] == 0: raise AudioError(f"{path}: empty recording (0 samples)")
-    return prepare_audio(x, sr, cfg, name=str(path))
+    return read_audio(path, cfg)[0]
 
 # %% ../nbs/09_spectrograms.ipynb #3a0381db
 def window_starts(n:int, # samples in the recording
@@ -284,44 +301,6 @@ def _one_recording(args):
     m = dict(path=str(path), source=src, padded=bool(pad), windows=ws)
     atomic_write(man, lambda t: Path(t).write_text(json.dumps(m)))
     return (dict(m, rebuilt=why) if why else m), None
-
-# %% ../nbs/09_spectrograms.ipynb #077f09ed
-def _worker_init():
-    "Start of a worker process: one BLAS/OpenMP thread, Ctrl-C left to the parent, and (Linux) death with the parent."
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try: ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG: even a SIGKILLed parent takes its workers along
-    except Exception: pass
-    # one BLAS/OpenMP thread per worker: n_workers processes x all-core thread pools oversubscribe the CPU (3.6x slower on 2 cores)
-    threadpool_limits(1)
-
-def _raise_on_sigterm(signum, frame): raise SystemExit(128 + signum)
-
-def run_parallel(fn, # called with each item of `todo`; must be importable (it runs in worker processes)
-                 todo:list, # tuples whose first element (a path) keys the result
-                 n_workers:int|None=None, # processes; default: all cores; 1 runs in this process
-                 desc:str='', progress:bool=True) -> dict:
-    "`{item[0]: fn(item)}` for every item of `todo`, on `n_workers` processes, with a progress bar. On SIGINT or SIGTERM the workers are stopped."
-    n_workers = n_workers or os.cpu_count() or 1
-    bar = tqdm(total=len(todo), desc=desc, unit='rec', disable=not progress)
-    results = {}
-    if n_workers > 1 and len(todo) > 1:
-        main = threading.current_thread() is threading.main_thread()
-        old = signal.signal(signal.SIGTERM, _raise_on_sigterm) if main else None   # SIGTERM unwinds like Ctrl-C, through the `except` below
-        pool = multiprocessing.Pool(min(n_workers, len(todo)), initializer=_worker_init)
-        try:
-            for a, r in zip(todo, pool.imap(fn, todo, chunksize=4)): results[a[0]] = r; bar.update()
-            pool.close()
-        except BaseException:
-            pool.terminate(); bar.close()
-            print(f"{desc or 'run_parallel'}: stopped, workers ended ({len(results)} of {len(todo)} results collected)", file=sys.stderr)
-            raise
-        finally:
-            pool.join()
-            if main: signal.signal(signal.SIGTERM, old)
-    else:
-        for a in todo: results[a[0]] = fn(a); bar.update()
-    bar.close()
-    return results
 
 # %% ../nbs/09_spectrograms.ipynb #a73c794b
 def _config_file(cache:Path, cfg:SpecConfig):
