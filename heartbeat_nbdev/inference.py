@@ -6,7 +6,7 @@ Docs: https://heartbeat-nbdev.github.io/heartbeat_nbdev/inference.html.md"""
 
 # %% ../nbs/05_inference.ipynb #f3028292
 from __future__ import annotations
-import os, sys, json, math, tempfile, warnings
+import os, io, sys, json, math, tempfile, warnings
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,7 +18,7 @@ from .model import (UNCERTAIN_THRESHOLD, ModelError, apply_threshold, temperatur
 
 # %% auto #0
 __all__ = ['AUDIO_EXTS', 'DeviceError', 'check_device', 'check_threshold', 'Predictor', 'wav_truncated', 'one_blas_thread',
-           'predict', 'plot_windows', 'expand_inputs', 'predict_files', 'predict_cli']
+           'predict', 'plot_windows', 'expand_inputs', 'result_row', 'predict_files', 'predict_cli']
 
 # %% ../nbs/05_inference.ipynb #4e2f3b17
 class DeviceError(ValueError):
@@ -108,12 +108,12 @@ class Predictor:
         return self.batch_probs(window_batch(list(imgs), self.img_size))
 
 # %% ../nbs/05_inference.ipynb #32c3145f
-def wav_truncated(path:str|Path) -> str|None:
-    "A sentence if `path` is a RIFF/WAVE file whose header promises more data than the file holds, else None."
-    path = Path(path)
+def wav_truncated(path:str|Path|bytes) -> str|None:
+    "A sentence if `path` (a file, or a file's bytes) is a RIFF/WAVE file whose header promises more data than the file holds, else None."
     try:
-        size = path.stat().st_size
-        with open(path, 'rb') as f:
+        if isinstance(path, (bytes, bytearray)): size, f = len(path), io.BytesIO(path)
+        else: size, f = Path(path).stat().st_size, open(path, 'rb')
+        with f:
             h = f.read(12)
             if len(h) < 12 or h[:4] != b'RIFF' or h[8:12] != b'WAVE': return None
             pos = 12
@@ -139,15 +139,15 @@ def one_blas_thread():
         _CTL = ThreadpoolController()
     return _CTL.limit(limits=1, user_api='blas')
 
-def _prepare(pred, audio, sr=None) -> dict:
-    "Samples, window images and their `window_batch` array for one recording."
+def _prepare(pred, audio, sr=None, name:str='<array>', warn:str|None=None) -> dict:
+    "Prepared samples `y`, window images and their `window_batch` array for one recording (an array is called `name` in errors)."
     from heartbeat_nbdev.spectrogram import load_audio, prepare_audio, spectrogram_images
     if isinstance(audio, (str, Path)): y, name, warn = load_audio(audio, pred.cfg), str(audio), wav_truncated(audio)
     else:
         if sr is None: raise ValueError("pass `sr` with an array")
-        y, name, warn = prepare_audio(audio, sr, pred.cfg), '<array>', None
+        y = prepare_audio(audio, sr, pred.cfg, name=name)
     imgs, starts, padded = spectrogram_images(y, pred.cfg)
-    return dict(file=name, duration=len(y)/pred.cfg.sr, starts=starts, padded=padded, warning=warn, x=window_batch(imgs, pred.img_size))
+    return dict(file=name, duration=len(y)/pred.cfg.sr, starts=starts, padded=padded, warning=warn, x=window_batch(imgs, pred.img_size), y=y)
 
 def _result(pred, r:dict, p:np.ndarray) -> dict:
     import pandas as pd
@@ -208,6 +208,11 @@ def _prefetch(fn, items, n:int, workers:int):
             if len(q) > n: yield q.popleft().result()
         while q: yield q.popleft().result()
 
+def result_row(o:dict) -> dict:
+    "The row `predict_files` (and `heartbeat-predict --csv/--json-out`) gives a `predict` result: file, answer, pred, prob, duration, n_windows, p_<class>, warning."
+    return dict(file=o['file'], answer=o['answer'], pred=o['pred'], prob=round(o['prob'], 4), duration=round(o['duration'], 2),
+                n_windows=o['n_windows'], **{f'p_{c}': round(v, 4) for c, v in o['probs'].items()}, warning=o['warning'] or '')
+
 def predict_files(pred:Predictor, inputs:list, progress:bool=True,
                   bs:int=32, # windows per model call (several recordings); larger batches cost memory and gain little
                   workers:int=1, # threads reading and transforming recordings while the model runs (0: none)
@@ -228,9 +233,7 @@ def predict_files(pred:Predictor, inputs:list, progress:bool=True,
             errs.extend(dict(file=r['file'], error=f"{r['file']}: {e}") for r in todo); todo.clear(); return
         i = 0
         for r in todo:
-            n = len(r['x']); o = _result(pred, r, P[i:i+n]); i += n
-            rows.append(dict(file=o['file'], answer=o['answer'], pred=o['pred'], prob=round(o['prob'], 4), duration=round(o['duration'], 2),
-                             n_windows=o['n_windows'], **{f'p_{c}': round(v, 4) for c, v in o['probs'].items()}, warning=o['warning'] or ''))
+            n = len(r['x']); rows.append(result_row(_result(pred, r, P[i:i+n]))); i += n
         todo.clear()
     with one_blas_thread():
         for r in tqdm(_prefetch(prep, files, 16, workers), total=len(files), desc='predicting', unit='file', disable=not progress):
