@@ -214,33 +214,25 @@ def result_row(o:dict) -> dict:
                 n_windows=o['n_windows'], **{f'p_{c}': round(v, 4) for c, v in o['probs'].items()}, warning=o['warning'] or '')
 
 def predict_files(pred:Predictor, inputs:list, progress:bool=True,
-                  bs:int=32, # windows per model call (several recordings); larger batches cost memory and gain little
-                  workers:int=1, # threads reading and transforming recordings while the model runs (0: none)
+                  bs:int=8, # windows per model call (of one recording); 4-8 cost the least CPU per window
+                  workers:int|None=None, # threads, each reading, transforming and predicting whole recordings (default: one per core; 0: none)
                  ) -> tuple:
     "(one row per predicted file, one row per failed file with its error, skipped folder entries) for files and folders in `inputs`."
     import pandas as pd
     from tqdm.auto import tqdm
     from heartbeat_nbdev.data import AudioError
     files, skipped = expand_inputs(inputs)
-    def prep(f):
-        try: return _prepare(pred, f)
+    def one(f):
+        try: r = _prepare(pred, f)
         except (AudioError, ValueError, OSError) as e: return dict(file=str(f), error=str(e))
-    rows, errs, todo = [], [], []
-    def flush():
-        if not todo: return
-        try: P = pred.batch_probs(np.concatenate([r['x'] for r in todo]), bs)
-        except ModelError as e:
-            errs.extend(dict(file=r['file'], error=f"{r['file']}: {e}") for r in todo); todo.clear(); return
-        i = 0
-        for r in todo:
-            n = len(r['x']); rows.append(result_row(_result(pred, r, P[i:i+n]))); i += n
-        todo.clear()
+        try: return result_row(_result(pred, r, pred.batch_probs(r['x'], bs)))
+        except ModelError as e: return dict(file=r['file'], error=f"{r['file']}: {e}")
+    rows, errs = [], []
     with one_blas_thread():
-        for r in tqdm(_prefetch(prep, files, 16, workers), total=len(files), desc='predicting', unit='file', disable=not progress):
-            if 'error' in r: errs.append(dict(file=r['file'], error=r['error'])); continue
-            todo.append(r)
-            if sum(len(t['x']) for t in todo) >= bs: flush()
-        flush()
+        for r in tqdm(_prefetch(one, files, 16, (os.cpu_count() or 1) if workers is None else workers), total=len(files), desc='predicting', unit='file',
+                      disable=not progress):
+            if 'error' in r: errs.append(r)
+            else: rows.append(r)
     return pd.DataFrame(rows), pd.DataFrame(errs, columns=['file', 'error']), pd.DataFrame(skipped, columns=['file', 'reason'])
 
 # %% ../nbs/05_inference.ipynb #4ed682f3
@@ -266,7 +258,8 @@ def predict_cli(*inputs:Annotated[str, "audio files or folders", {'nargs': '+'}]
     try:
         _check_output(csv, 'csv'); _check_output(json_out, 'json-out')
         if threshold is not None: check_threshold(threshold)
-        P = Predictor(model, device=device, threshold=threshold, backend=backend)
+        several = len(inputs) > 1 or any(Path(i).is_dir() for i in inputs)   # predicted on one thread per core: ONNX Runtime gets one thread each
+        P = Predictor(model, device=device, threshold=threshold, backend=backend, threads=1 if several else None)
     except ModelError as e: return err(e, 2)
     except (DeviceError, ValueError) as e: return err(e, 2)
     except (FileNotFoundError, KeyError, RuntimeError) as e: return err(f"cannot load model {model}: {e}", 2)
