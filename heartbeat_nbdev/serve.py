@@ -23,6 +23,11 @@ __all__ = ['PCM_DTYPES', 'API_TOKEN_ENV', 'PAGE', 'log', 'decode_upload', 'decod
 # %% ../nbs/11_serve.ipynb #1ea65af7
 PCM_DTYPES = {'int16': ('<i2', 32768.), 'int32': ('<i4', 2147483648.), 'float32': ('<f4', 1.)}   # raw PCM sample formats
 
+def _why(e:Exception) -> str:
+    "soundfile's error, without the in-memory file's address it names."
+    import re
+    return f"{type(e).__name__}: " + re.sub(r'Error opening <_io\.BytesIO object at 0x[0-9a-f]+>: ', '', str(e).strip())[:120]
+
 def decode_upload(data:bytes, # the file's bytes
                   name:str='<upload>', # named in errors
                  ) -> tuple[np.ndarray, int]:
@@ -30,11 +35,11 @@ def decode_upload(data:bytes, # the file's bytes
     import soundfile as sf
     if not data: raise AudioError(f"{name}: empty upload (0 bytes)")
     try: i = sf.info(io.BytesIO(data))
-    except Exception as e: raise AudioError(f"{name}: not a readable audio file ({type(e).__name__}: {str(e).strip()[:120]})") from None
+    except Exception as e: raise AudioError(f"{name}: not a readable audio file ({_why(e)})") from None
     if i.frames == 0: raise AudioError(f"{name}: empty recording (0 samples)")
     check_audio_limits(i.samplerate, i.frames, name)   # the header first: a recording too long or at an absurd rate is never decoded
     try: x, sr = sf.read(io.BytesIO(data), dtype='float32', always_2d=True)
-    except Exception as e: raise AudioError(f"{name}: not a readable audio file ({type(e).__name__}: {str(e).strip()[:120]})") from None
+    except Exception as e: raise AudioError(f"{name}: not a readable audio file ({_why(e)})") from None
     if x.shape[0] == 0: raise AudioError(f"{name}: empty recording (0 samples)")
     return x, sr
 
