@@ -6,13 +6,16 @@ Starts `heartbeat-serve` on 127.0.0.1 (a free port) with `--model`, or with a Mo
 exported to ONNX when none is given (the page is checked, not the model), and drives one headless Chromium over the
 DevTools protocol (`check_docs_site.Chromium`: no extra packages). The recording and the text file go through the
 page's own file input (`DOM.setFileInputFiles`, as a person choosing a file), and the page's script posts them to
-`/v1/predict`. Screenshots go to `--shots` (`serve-answer.png`, `serve-error.png`). One line per check, then
+`/v1/predict`; the record button records 3 s from Chromium's fake microphone (a test tone) and sends it. Screenshots go to `--shots` (`serve-answer.png`, `serve-error.png`). One line per check, then
 `N passed, M failed`; exit status 1 if any failed.
 """
 import argparse, base64, json, os, shutil, socket, subprocess, sys, tempfile, time, urllib.request
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
+import check_docs_site
 from check_docs_site import Chromium
+# a fake microphone (Chromium's test tone) that needs no permission prompt: the page's recorder is checked too
+check_docs_site.CHROMIUM_FLAGS += ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required']
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -97,6 +100,16 @@ def main():
                           (f"; error {got['error']!r}" if state == 'error' else ''))
                     shot(browser, s, shots/'serve-answer.png')
                 except Exception as e: check(False, f"a recording uploaded: {type(e).__name__}: {e}")
+                try:   # the microphone (Chromium's fake device: a beeping tone), 3 s, then stop and send
+                    browser.evaluate(s, "document.body.dataset.state = 'ready'; document.getElementById('record').click(); true")
+                    wait_until(browser, s, "document.body.dataset.state === 'recording'", 20)
+                    time.sleep(3)
+                    browser.evaluate(s, "document.getElementById('record').click(); true")
+                    state = wait_until(browser, s, "['done', 'error'].includes(document.body.dataset.state) && document.body.dataset.state", 60)
+                    got = browser.evaluate(s, "({file: document.getElementById('fname').textContent, summary: document.getElementById('summary').textContent, "
+                                              "error: document.getElementById('error').textContent})")
+                    check(state == 'done' and got['file'] == 'recording.wav', f"a recording from the (fake) microphone: {got['summary'] or got['error']!r}")
+                except Exception as e: check(False, f"a recording from the (fake) microphone: {type(e).__name__}: {e}")
                 try:
                     choose_file(browser, s, notes)
                     state = wait_until(browser, s, "['done', 'error'].includes(document.body.dataset.state) && document.body.dataset.state", 60)
