@@ -216,6 +216,7 @@ def create_app(model, # a model folder (as `heartbeat-predict --model`) or a `Pr
                concurrency:int|None=None, # predictions at once (default: one per core)
                queue:int|None=None, # requests that may wait for one (default: 2 x concurrency); more get 503
                threads:int|None=1, # ONNX Runtime threads per prediction (concurrent predictions share the cores)
+               streams:int|None=None, # live streams at once (default: 4 x concurrency); more are refused (close code 1013, try again later)
               ):
     "The FastAPI application serving `model`: `/`, `/v1/health`, `/v1/model`, `/v1/predict`, `/v1/predict/patient`, `WS /v1/stream`, `/docs`."
     from fastapi import FastAPI, WebSocketDisconnect
@@ -228,6 +229,7 @@ def create_app(model, # a model folder (as `heartbeat-predict --model`) or a `Pr
     token = os.environ.get(API_TOKEN_ENV, '') if token is None else token
     concurrency = concurrency or os.cpu_count() or 1
     slots, pool = _Slots(concurrency, 2*concurrency if queue is None else queue), ThreadPoolExecutor(concurrency, thread_name_prefix='predict')
+    live = _Slots(4*concurrency if streams is None else streams, 0)
     max_bytes = int(max_mb*1e6)
     MultiPartParser.spool_max_size = max(MultiPartParser.spool_max_size, max_bytes)   # a file part stays in memory: nothing is written to disk
     threadpool_limits(1, user_api='blas')   # NumPy's small arrays: BLAS threads only fight the predictions' (`one_blas_thread`)
@@ -345,6 +347,12 @@ def create_app(model, # a model folder (as `heartbeat-predict --model`) or a `Pr
         except APIError as e: return await fail(str(e))
         try: sess = StreamSession(pred, sr, dtype)
         except AudioError as e: return await fail(str(e), 1003)
+        if not live.try_take(): return await fail(f"busy: {live.cap} streams are open; retry shortly", 1013)
+        try: await _stream(ws, sess, dtype, fail)
+        finally: live.give()
+
+    async def _stream(ws, sess, dtype, fail):
+        "The messages of one open stream: PCM in, window results out, the pooled answer after `end`."
         loop = asyncio.get_running_loop()
         await ws.send_json(dict(type='ready', sr=sess.sr, dtype=dtype, model_sr=pred.cfg.sr, window_s=pred.cfg.window_s, hop_s=pred.cfg.hop_s, classes=pred.classes))
         try:
@@ -378,11 +386,12 @@ def serve_cli(model:str='models/resnet50', # model folder written by heartbeat-t
               max_mb:float=50., # largest upload (MB); the longest recording is the command line's ($HEARTBEAT_MAX_DURATION)
               cors:str='', # comma-separated origins allowed to call the API from a browser (none by default)
               threads:int=1, # ONNX Runtime threads per prediction
+              streams:int=None, # live streams (WS /v1/stream) at once in each process (default: 4 x concurrency)
              ):
     "Serve a trained model over HTTP: a page at /, the API under /v1 (`/docs`); exit code 2 if the model or an argument is unusable."
     import uvicorn
     kw = dict(model=model, cors_origins=[o.strip() for o in cors.split(',') if o.strip()], max_mb=max_mb, timeout=timeout,
-              concurrency=concurrency, queue=queue, threads=threads)
+              concurrency=concurrency, queue=queue, threads=threads, streams=streams)
     try:
         if workers < 1: raise ValueError(f"--workers {workers}: at least 1")
         if max_mb <= 0 or timeout <= 0: raise ValueError("--max-mb and --timeout must be positive")
