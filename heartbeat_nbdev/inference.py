@@ -150,11 +150,14 @@ def _prepare(pred, audio, sr=None, name:str='<array>', warn:str|None=None) -> di
     imgs, starts, padded = spectrogram_images(y, pred.cfg)
     return dict(file=name, duration=len(y)/pred.cfg.sr, starts=starts, padded=padded, warning=warn, x=window_batch(imgs, pred.img_size), y=y)
 
+def _pooled(pred, mean:np.ndarray) -> tuple:
+    "(calibrated pooled probabilities, answer, class) of a recording whose windows' mean probabilities are `mean`."
+    pooled = temperature_scale(mean, pred.temperature)
+    return pooled, apply_threshold(pooled, pred.classes, pred.threshold, pred.weights), apply_threshold(pooled, pred.classes, 0., pred.weights)
+
 def _result(pred, r:dict, p:np.ndarray) -> dict:
     import pandas as pd
-    pooled = temperature_scale(p.mean(0), pred.temperature)
-    answer = apply_threshold(pooled, pred.classes, pred.threshold, pred.weights)
-    c = apply_threshold(pooled, pred.classes, 0., pred.weights)
+    pooled, answer, c = _pooled(pred, p.mean(0))
     wins = pd.DataFrame(p, columns=pred.classes)
     wins.insert(0, 'start', r['starts']); wins.insert(1, 'end', r['starts'] + pred.cfg.window_s)
     wins['pred'] = apply_threshold(p, pred.classes, 0., pred.weights)

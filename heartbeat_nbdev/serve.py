@@ -13,8 +13,8 @@ import numpy as np
 from fastcore.script import call_parse
 from fastapi import Request, WebSocket   # module level: the routes' annotations are strings (`annotations`), resolved here
 from .data import AudioError, check_audio_limits
-from .model import UNCERTAIN, ModelError, apply_threshold, temperature_scale
-from .inference import Predictor, _prepare, _result, result_row, wav_truncated
+from .model import UNCERTAIN, ModelError, apply_threshold
+from .inference import Predictor, _prepare, _pooled, _result, result_row, wav_truncated
 
 # %% auto #0
 __all__ = ['PCM_DTYPES', 'API_TOKEN_ENV', 'PAGE', 'log', 'decode_upload', 'decode_pcm', 'result_json', 'predict_json',
@@ -72,8 +72,9 @@ def _heart_rate(y:np.ndarray, sr:int) -> float|None:
     except (ValueError, IndexError, ZeroDivisionError): return None
     return round(float(hr), 1) if hr is not None and math.isfinite(hr) else None
 
-def _window_list(pred:Predictor, starts, P:np.ndarray) -> list[dict]:
-    preds = apply_threshold(P, pred.classes, 0., pred.weights)
+def _window_list(pred:Predictor, starts, P:np.ndarray, preds=None) -> list[dict]:
+    "Each window's start, end, class (the decision rule's, unless given as `preds`) and probabilities."
+    preds = apply_threshold(P, pred.classes, 0., pred.weights) if preds is None else preds
     return [dict(start=round(float(s), 3), end=round(float(s) + pred.cfg.window_s, 3), pred=str(c), probs={k: round(float(v), 4) for k, v in zip(pred.classes, p)})
             for s, c, p in zip(starts, preds, P)]
 
@@ -83,7 +84,7 @@ def result_json(pred:Predictor, o:dict, # a `predict` result
     "The service's answer for one recording: `result_row`'s fields, probabilities, `uncertain`, windows, warnings, heart rate."
     w = o['windows']
     return dict(result_row(o), probs={k: round(v, 4) for k, v in o['probs'].items()}, uncertain=o['answer'] == UNCERTAIN, threshold=pred.threshold,
-                padded=bool(o['padded']), windows=_window_list(pred, w.start, w[pred.classes].values),
+                padded=bool(o['padded']), windows=_window_list(pred, w.start, w[pred.classes].values, w.pred),
                 warnings=[o['warning']] if o['warning'] else [], heart_rate=_heart_rate(y, pred.cfg.sr) if y is not None else None)
 
 def predict_json(pred:Predictor, x:np.ndarray, sr:int, name:str='<upload>', warn:str|None=None) -> dict:
@@ -161,8 +162,7 @@ class StreamSession:
         if n < cfg.win: st = [0]   # one window, its samples repeated to fill it, as `spectrogram.windows` does
         elif self.next - cfg.hop + cfg.win < n: st.append(n - cfg.win)
         wins = self._windows(st)
-        pooled = temperature_scale(self.sum/self.n, pred.temperature)
-        answer, c = apply_threshold(pooled, pred.classes, pred.threshold, pred.weights), apply_threshold(pooled, pred.classes, 0., pred.weights)
+        pooled, answer, c = _pooled(pred, self.sum/self.n)
         return dict(type='result', windows=wins, file=self.name, answer=answer, pred=c, prob=round(float(pooled[pred.classes.index(c)]), 4),
                     duration=round(dur, 2), n_windows=self.n, probs={k: round(float(v), 4) for k, v in zip(pred.classes, pooled)},
                     uncertain=answer == UNCERTAIN, threshold=pred.threshold, padded=n < cfg.win, warnings=[])
