@@ -197,7 +197,8 @@ def _model_card(pred:Predictor) -> dict:
     try: js = json.loads(mf.read_text()) if mf.is_file() else None
     except (OSError, ValueError): js = None
     rec = (js or {}).get('recording') if isinstance(js, dict) else None
-    if isinstance(rec, dict): card['figures'] = {k: v for k, v in rec.items() if isinstance(v, (int, float, str)) or k in ('per_class', 'recall')}
+    if isinstance(rec, dict):   # the development figures `heartbeat-train` measured on its validation recordings
+        card['figures'] = dict(source='metrics.json: recording level, validation split', **{k: v for k, v in rec.items() if isinstance(v, (int, float, str)) or k == 'per_class'})
     return card
 
 # %% ../nbs/11_serve.ipynb #33860ac2
