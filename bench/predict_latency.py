@@ -13,7 +13,7 @@ from _common import save
 import numpy as np
 from heartbeat_nbdev.audio import synth_wav
 from heartbeat_nbdev.spectrogram import SpecConfig
-from heartbeat_nbdev.inference import Predictor, predict, _prepare, one_blas_thread
+from heartbeat_nbdev.inference import Predictor, predict, prepare_recording, one_blas_thread
 
 ap = argparse.ArgumentParser()
 ap.add_argument('models', nargs='*')
@@ -45,7 +45,7 @@ for d in dirs:
         tot, pre, cpu = [], [], []
         for _ in range(a.repeat):
             c0 = time.process_time(); t0 = time.perf_counter()
-            with one_blas_thread(): r = _prepare(P, wav)
+            with one_blas_thread(): r = prepare_recording(P, wav)
             t1 = time.perf_counter(); P.batch_probs(r['x']); t2 = time.perf_counter()
             tot.append((t2 - t0)*1000); pre.append((t1 - t0)*1000); cpu.append((time.process_time() - c0)*1000)
         q90 = sorted(tot)[int(0.9*len(tot)) - 1]

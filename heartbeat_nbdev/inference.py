@@ -7,7 +7,7 @@ Docs: https://heartbeat-nbdev.github.io/heartbeat_nbdev/inference.html.md"""
 # %% ../nbs/14_inference.ipynb #f3028292
 from __future__ import annotations
 import importlib.util
-import os, sys, json, math, tempfile, warnings
+import os, io, sys, json, math, tempfile, warnings
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,8 +20,8 @@ from .model import apply_threshold, is_ensemble, load_model, ModelError, OnnxRun
 
 # %% auto #0
 __all__ = ['AUDIO_EXTS', 'DeviceError', 'check_device', 'check_threshold', 'Predictor', 'wav_truncated', 'one_blas_thread',
-           'predict', 'plot_windows', 'expand_inputs', 'predict_batches', 'predict_files', 'model_warnings',
-           'predict_cli']
+           'prepare_recording', 'pool_answer', 'recording_result', 'predict', 'plot_windows', 'expand_inputs',
+           'result_row', 'predict_batches', 'predict_files', 'model_warnings', 'predict_cli']
 
 # %% ../nbs/14_inference.ipynb #4e2f3b17
 class DeviceError(ValueError):
@@ -99,8 +99,9 @@ class Predictor:
             self.run = TorchRunner(model, m, device or ('cuda' if torch.cuda.is_available() else 'cpu'))
         self.backend = backend
 
-    def batch_probs(self, x:np.ndarray, bs:int=32) -> np.ndarray:
-        "Class probabilities (n, n_classes) of a `window_batch` array; `ModelError` if the model answers NaN or infinity."
+    def batch_probs(self, x:np.ndarray, bs:int|None=None) -> np.ndarray:
+        "Class probabilities (n, n_classes) of a `window_batch` array, `bs` windows a model call (default 8 on the CPU, where 4-8 cost the least CPU a window, `predict_files`; 64 on a GPU); `ModelError` if the model answers NaN or infinity."
+        bs = bs or (64 if 'cuda' in str(getattr(self.run, 'device', '')) else 8)
         p = np.concatenate([self.run(x[i:i+bs]) for i in range(0, len(x), bs)]) if len(x) else np.zeros((0, len(self.classes)), np.float32)
         if not np.isfinite(p).all(): raise ModelError(f"the model gave non-finite probabilities ({self.dir}): its answers cannot be trusted")
         return p
@@ -110,12 +111,12 @@ class Predictor:
         return self.batch_probs(window_batch(list(imgs), self.img_size))
 
 # %% ../nbs/14_inference.ipynb #32c3145f
-def wav_truncated(path:str|Path) -> str|None:
-    "A sentence if `path` is a RIFF/WAVE file whose header promises more data than the file holds, else None."
-    path = Path(path)
+def wav_truncated(path:str|Path|bytes) -> str|None:
+    "A sentence if `path` (a file, or a file's bytes) is a RIFF/WAVE file whose header promises more data than the file holds, else None."
     try:
-        size = path.stat().st_size
-        with open(path, 'rb') as f:
+        if isinstance(path, (bytes, bytearray)): size, f = len(path), io.BytesIO(path)
+        else: size, f = Path(path).stat().st_size, open(path, 'rb')
+        with f:
             h = f.read(12)
             if len(h) < 12 or h[:4] != b'RIFF' or h[8:12] != b'WAVE': return None
             pos = 12
@@ -141,21 +142,24 @@ def one_blas_thread():
         _CTL = ThreadpoolController()
     return _CTL.limit(limits=1, user_api='blas')
 
-def _prepare(pred, audio, sr=None) -> dict:
-    "Samples, window images and their `window_batch` array for one recording."
+def prepare_recording(pred, audio, sr=None, name:str='<array>', warn:str|None=None) -> dict:
+    "Prepared samples `y`, window images and their `window_batch` array for one recording (an array is called `name` in errors)."
     from heartbeat_nbdev.spectrogram import load_audio, prepare_audio, spectrogram_images   # here: keeps start-up light (librosa)
     if isinstance(audio, (str, Path)): y, name, warn = load_audio(audio, pred.cfg), str(audio), wav_truncated(audio)
     else:
         if sr is None: raise ValueError("pass `sr` with an array")
-        y, name, warn = prepare_audio(audio, sr, pred.cfg), '<array>', None
+        y = prepare_audio(audio, sr, pred.cfg, name=name)
     imgs, starts, padded = spectrogram_images(y, pred.cfg)
-    return dict(file=name, duration=len(y)/pred.cfg.sr, starts=starts, padded=padded, warning=warn, x=window_batch(imgs, pred.img_size))
+    return dict(file=name, duration=len(y)/pred.cfg.sr, starts=starts, padded=padded, warning=warn, x=window_batch(imgs, pred.img_size), y=y)
 
-def _result(pred, r:dict, p:np.ndarray) -> dict:
+def pool_answer(pred, mean:np.ndarray) -> tuple:
+    "(calibrated pooled probabilities, answer, class) of a recording whose windows' mean probabilities are `mean`."
+    pooled = temperature_scale(mean, pred.temperature)
+    return pooled, apply_threshold(pooled, pred.classes, pred.threshold, pred.weights), apply_threshold(pooled, pred.classes, 0., pred.weights)
+
+def recording_result(pred, r:dict, p:np.ndarray) -> dict:
     import pandas as pd   # here: keeps start-up light
-    pooled = temperature_scale(p.mean(0), pred.temperature)
-    answer = apply_threshold(pooled, pred.classes, pred.threshold, pred.weights)
-    c = apply_threshold(pooled, pred.classes, 0., pred.weights)
+    pooled, answer, c = pool_answer(pred, p.mean(0))
     wins = pd.DataFrame(p, columns=pred.classes)
     wins.insert(0, 'start', r['starts']); wins.insert(1, 'end', r['starts'] + pred.cfg.window_s)
     wins['pred'] = apply_threshold(p, pred.classes, 0., pred.weights)
@@ -168,8 +172,8 @@ def predict(pred:Predictor, # from `Predictor(model_dir)`
             sr:int|None=None, # sample rate, when `audio` is an array
            ) -> dict:
     "Per-recording and per-window predictions for one recording; `AudioError` naming the file if it cannot be used."
-    with one_blas_thread(): r = _prepare(pred, audio, sr)
-    return _result(pred, r, pred.batch_probs(r['x']))
+    with one_blas_thread(): r = prepare_recording(pred, audio, sr)
+    return recording_result(pred, r, pred.batch_probs(r['x']))
 
 # %% ../nbs/14_inference.ipynb #64290cc5
 def plot_windows(r:dict, ax=None):
@@ -210,44 +214,38 @@ def _prefetch(fn, items, n:int, workers:int):
             if len(q) > n: yield q.popleft().result()
         while q: yield q.popleft().result()
 
+def result_row(o:dict) -> dict:
+    "The row `predict_files` (and `heartbeat-predict --csv/--json-out`) gives a `predict` result: file, answer, pred, prob, duration, n_windows, p_<class>, warning."
+    return dict(file=o['file'], answer=o['answer'], pred=o['pred'], prob=round(o['prob'], 4), duration=round(o['duration'], 2),
+                n_windows=o['n_windows'], **{f'p_{c}': round(v, 4) for c, v in o['probs'].items()}, warning=o['warning'] or '')
+
 def predict_batches(pred:Predictor, # from `Predictor(model_dir)`
                     files:list, # audio files (paths, as they should be named in the results)
-                    bs:int=32, # windows per model call (several recordings); larger batches cost memory and gain little
-                    workers:int=1, # threads reading and transforming recordings while the model runs (0: none)
+                    bs:int|None=None, # windows per model call (of one recording; default: 8 on the CPU, 64 on a GPU)
+                    workers:int|None=None, # threads, each reading, transforming and predicting whole recordings (default: one per core; 0: none)
                     progress:bool=True):
-    "Yield `predict`'s result for each file, recordings batched into model calls and read ahead; a file that fails yields `file` and `error` instead."
+    "Yield `predict`'s result for each file, in order, recordings read ahead and predicted on `workers` threads; a file that fails yields `file` and `error` instead."
     from tqdm.auto import tqdm   # here: keeps `heartbeat-predict --help` light
-    def prep(f):
-        try: return _prepare(pred, f)
+    def one(f):
+        try: r = prepare_recording(pred, f)
         except (AudioError, ValueError, OSError) as e: return dict(file=str(f), error=str(e))
-    todo = []
-    def flush():
-        if not todo: return []
-        try: P = pred.batch_probs(np.concatenate([r['x'] for r in todo]), bs)
-        except ModelError as e: out = [dict(file=r['file'], error=f"{r['file']}: {e}") for r in todo]
-        else:
-            out, i = [], 0
-            for r in todo: n = len(r['x']); out.append(_result(pred, r, P[i:i+n])); i += n
-        todo.clear(); return out
+        try: return recording_result(pred, r, pred.batch_probs(r['x'], bs))
+        except ModelError as e: return dict(file=r['file'], error=f"{r['file']}: {e}")
     with one_blas_thread():
-        for r in tqdm(_prefetch(prep, files, 16, workers), total=len(files), desc='predicting', unit='file', disable=not progress):
-            if 'error' in r: yield r; continue
-            todo.append(r)
-            if sum(len(t['x']) for t in todo) >= bs: yield from flush()
-        yield from flush()
+        yield from tqdm(_prefetch(one, files, 16, (os.cpu_count() or 1) if workers is None else workers), total=len(files), desc='predicting',
+                        unit='file', disable=not progress)
 
 def predict_files(pred:Predictor, inputs:list, progress:bool=True,
-                  bs:int=32, # windows per model call (several recordings); larger batches cost memory and gain little
-                  workers:int=1, # threads reading and transforming recordings while the model runs (0: none)
+                  bs:int|None=None, # windows per model call (of one recording; default: 8 on the CPU, where 4-8 cost the least CPU per window, 64 on a GPU)
+                  workers:int|None=None, # threads, each reading, transforming and predicting whole recordings (default: one per core; 0: none)
                  ) -> tuple:
     "(one row per predicted file, one row per failed file with its error, skipped folder entries) for files and folders in `inputs`."
     import pandas as pd   # here: keeps `heartbeat-predict --help` light
     files, skipped = expand_inputs(inputs)
     rows, errs = [], []
     for o in predict_batches(pred, files, bs, workers, progress):
-        if 'error' in o: errs.append(dict(file=o['file'], error=o['error'])); continue
-        rows.append(dict(file=o['file'], answer=o['answer'], pred=o['pred'], prob=round(o['prob'], 4), duration=round(o['duration'], 2),
-                         n_windows=o['n_windows'], **{f'p_{c}': round(v, 4) for c, v in o['probs'].items()}, warning=o['warning'] or ''))
+        if 'error' in o: errs.append(dict(file=o['file'], error=o['error']))
+        else: rows.append(result_row(o))
     return pd.DataFrame(rows), pd.DataFrame(errs, columns=['file', 'error']), pd.DataFrame(skipped, columns=['file', 'reason'])
 
 # %% ../nbs/14_inference.ipynb #b266a527
@@ -279,7 +277,8 @@ def predict_cli(*inputs:Annotated[str, "audio files or folders", {'nargs': '+'}]
     try:
         _check_output(csv, 'csv'); _check_output(json_out, 'json-out')
         if threshold is not None: check_threshold(threshold)
-        P = Predictor(model, device=device, threshold=threshold, backend=backend)
+        several = len(inputs) > 1 or any(Path(i).is_dir() for i in inputs)   # predicted on one thread per core: ONNX Runtime gets one thread each
+        P = Predictor(model, device=device, threshold=threshold, backend=backend, threads=1 if several else None)
     except ModelError as e: return err(e, 2)
     except (DeviceError, ValueError) as e: return err(e, 2)
     except (FileNotFoundError, KeyError, RuntimeError) as e: return err(f"cannot load model {model}: {e}", 2)

@@ -25,9 +25,9 @@ from .tasks import task_table
 from .cycles import segment
 
 # %% auto #0
-__all__ = ['MAX_WINDOWS', 'SpecConfig', 'prepare_audio', 'read_audio', 'load_audio', 'window_starts', 'beat_starts', 'windows',
-           'logmel', 'pcen', 'to_image', 'spectrogram_images', 'make_spectrograms', 'plot_stages', 'plot_class_grid',
-           'spectrograms_cli']
+__all__ = ['MAX_WINDOWS', 'SpecConfig', 'bandpass', 'prepare_audio', 'read_audio', 'load_audio', 'window_starts', 'beat_starts',
+           'windows', 'logmel', 'pcen', 'to_image', 'spectrogram_images', 'make_spectrograms', 'plot_stages',
+           'plot_class_grid', 'spectrograms_cli']
 
 # %% ../nbs/09_spectrograms.ipynb #67b74404
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def _check_windows(n:int, cfg:SpecConfig, name):
     if nw > MAX_WINDOWS:
         raise AudioError(f"{name}: would make {nw} windows of {cfg.window_s} s every {cfg.hop_s} s, more than MAX_WINDOWS={MAX_WINDOWS}")
 
-def _bandpass(x, sr, band):
+def bandpass(x, sr, band):
     lo, hi = band
     sos = butter(4, [lo, min(hi, 0.45*sr)], btype='bandpass', fs=sr, output='sos')
     return sosfiltfilt(sos, x).astype(np.float32)
@@ -108,7 +108,7 @@ def prepare_audio(x:np.ndarray, # samples, (n,) or (n, channels)
         if not np.isfinite(x).all(): raise AudioError(f"{name}: {step} gives NaN or infinite samples (peak amplitude {big:.1e}: not a usable signal)")
         return x
     if sr != cfg.sr: x = finite(_resample(x, sr, cfg.sr), 'resampling')
-    if cfg.bandpass is not None: x = finite(_bandpass(x, cfg.sr, cfg.bandpass), 'the band-pass filter')
+    if cfg.bandpass is not None: x = finite(bandpass(x, cfg.sr, cfg.bandpass), 'the band-pass filter')
     peak = np.abs(x).max()
     if peak < 1e-6: raise AudioError(f"{name}: silent recording (peak amplitude {peak:.1e})")
     return finite((x/peak).astype(np.float32), 'normalising')
