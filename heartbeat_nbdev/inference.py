@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated
 import numpy as np
 from fastcore.script import call_parse
+from .cycles import heart_rate, RHYTHM_FIELDS
 from .model import (UNCERTAIN_THRESHOLD, ModelError, apply_threshold, temperature_scale, read_model_meta, is_ensemble, read_ensemble, window_batch,
                                    OnnxRunner, TorchRunner, load_model, _atomic_write_text)
 
@@ -147,7 +148,8 @@ def _prepare(pred, audio, sr=None) -> dict:
         if sr is None: raise ValueError("pass `sr` with an array")
         y, name, warn = prepare_audio(audio, sr, pred.cfg), '<array>', None
     imgs, starts, padded = spectrogram_images(y, pred.cfg)
-    return dict(file=name, duration=len(y)/pred.cfg.sr, starts=starts, padded=padded, warning=warn, x=window_batch(imgs, pred.img_size))
+    rhythm, seg = heart_rate(y, pred.cfg.sr, return_segmentation=True)   # the learned segmenter (`10_cycles`): tens of ms per 20 s
+    return dict(file=name, duration=len(y)/pred.cfg.sr, starts=starts, padded=padded, warning=warn, x=window_batch(imgs, pred.img_size), rhythm=rhythm, segmentation=seg)
 
 def _result(pred, r:dict, p:np.ndarray) -> dict:
     import pandas as pd
@@ -159,13 +161,13 @@ def _result(pred, r:dict, p:np.ndarray) -> dict:
     wins['pred'] = apply_threshold(p, pred.classes, 0., pred.weights)
     return dict(file=r['file'], duration=r['duration'], n_windows=len(p), padded=r['padded'],
                 probs=dict(zip(pred.classes, map(float, pooled))), pred=c, prob=float(pooled[pred.classes.index(c)]),
-                answer=answer, warning=r['warning'], windows=wins)
+                answer=answer, warning=r['warning'], **r['rhythm'], segmentation=r['segmentation'], windows=wins)
 
 def predict(pred:Predictor, # from `Predictor(model_dir)`
             audio:str|Path|np.ndarray, # audio file path, or samples
             sr:int|None=None, # sample rate, when `audio` is an array
            ) -> dict:
-    "Per-recording and per-window predictions for one recording; `AudioError` naming the file if it cannot be used."
+    "Per-recording and per-window predictions for one recording, with its heart rhythm (`RHYTHM_FIELDS`, `rhythm_warning`, `segmentation`); `AudioError` naming the file if it cannot be used."
     with one_blas_thread(): r = _prepare(pred, audio, sr)
     return _result(pred, r, pred.batch_probs(r['x']))
 
@@ -230,7 +232,8 @@ def predict_files(pred:Predictor, inputs:list, progress:bool=True,
         for r in todo:
             n = len(r['x']); o = _result(pred, r, P[i:i+n]); i += n
             rows.append(dict(file=o['file'], answer=o['answer'], pred=o['pred'], prob=round(o['prob'], 4), duration=round(o['duration'], 2),
-                             n_windows=o['n_windows'], **{f'p_{c}': round(v, 4) for c, v in o['probs'].items()}, warning=o['warning'] or ''))
+                             n_windows=o['n_windows'], **{f'p_{c}': round(v, 4) for c, v in o['probs'].items()}, warning=o['warning'] or '',
+                             **{k: o[k] for k in RHYTHM_FIELDS}, rhythm_warning=o['rhythm_warning']))
         todo.clear()
     with one_blas_thread():
         for r in tqdm(_prefetch(prep, files, 16, workers), total=len(files), desc='predicting', unit='file', disable=not progress):
@@ -247,6 +250,10 @@ def _check_output(path:str|None, what:str):
     if p.is_dir(): raise ValueError(f"--{what} {path} is a folder; give a file name")
     if not p.parent.is_dir(): raise ValueError(f"--{what} {path}: folder {p.parent} does not exist")
     if not os.access(p.parent, os.W_OK): raise ValueError(f"--{what} {path}: folder {p.parent} is not writable")
+
+def _records(df) -> list[dict]:
+    "Rows as dicts, NaN (a heart rate not found) as None: JSON has no NaN."
+    return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()} for r in df.to_dict('records')]
 
 @call_parse
 def predict_cli(*inputs:Annotated[str, "audio files or folders", {'nargs': '+'}],
@@ -269,7 +276,7 @@ def predict_cli(*inputs:Annotated[str, "audio files or folders", {'nargs': '+'}]
     except (FileNotFoundError, KeyError, RuntimeError) as e: return err(f"cannot load model {model}: {e}", 2)
     ok, bad, skipped = predict_files(P, inputs, progress=not quiet)
     if csv: _atomic_write_text(Path(csv), ok.to_csv(index=False))
-    if json_out: _atomic_write_text(Path(json_out), json.dumps(dict(model=str(model), backend=P.backend, threshold=P.threshold, results=ok.to_dict('records'),
+    if json_out: _atomic_write_text(Path(json_out), json.dumps(dict(model=str(model), backend=P.backend, threshold=P.threshold, results=_records(ok),
                                                                      errors=bad.to_dict('records'), skipped=skipped.to_dict('records')), indent=1))
     if not csv and not json_out and len(ok): print(ok.to_string(index=False))
     for f, e in bad.itertuples(index=False): print(f"failed: {e}", file=sys.stderr)
