@@ -117,7 +117,7 @@ def rhythm_features(s:Sounds) -> dict:
                 irregular=float((np.abs(rr/med - 1) > 0.15).mean()) if len(rr) else 0.,
                 unlabelled=float((s.label == '').mean()) if len(s.t) else 1., systole_share=s.systole_s/s.cycle_s, n_beats=int(len(rr)))
 
-# %% ../nbs/10_cycles.ipynb #9248a131
+# %% ../nbs/10_cycles.ipynb #395663cb
 SEG_FS = 50   # frames per second of the learned segmenter (`SpringerSegmenter`)
 STATES = ('S1', 'systole', 'S2', 'diastole')
 
@@ -164,7 +164,7 @@ def score_segmentation(s:Sounds, tsv:str|Path, tol:float=0.1) -> dict:
                 sound_f1=match_f1(s.t[inside & (s.label != '')], np.r_[s1, s2], tol)['f1'],
                 cycle_error=abs(s.cycle_s - true_cycle)/true_cycle, annotated_s=b - a)
 
-# %% ../nbs/10_cycles.ipynb #58bf4c89
+# %% ../nbs/10_cycles.ipynb #f753da7d
 def _standardise(v:np.ndarray) -> np.ndarray:
     v = v - v.mean(); s = v.std()
     return v/s if s > 1e-12 else v
@@ -197,7 +197,7 @@ def context_frames(F:np.ndarray, k:int) -> np.ndarray:
     T = len(F); P = np.pad(F, ((k, k), (0, 0)), mode='edge')
     return np.concatenate([P[i:i + T] for i in range(2*k + 1)], 1)
 
-# %% ../nbs/10_cycles.ipynb #20525159
+# %% ../nbs/10_cycles.ipynb #fec6785c
 SPRINGER_DURATIONS = dict(s1_mean=0.122, s1_std=0.022, s2_mean=0.094, s2_std=0.022, systole_std=0.025, diastole_rel=0.07, diastole_abs=0.006)  # s, Springer 2016
 
 def duration_logprobs(cycle:float, # heart cycle (s)
@@ -247,7 +247,7 @@ def hsmm_viterbi(logB:np.ndarray, # (frames, 4) log emission of each state
         out.append((states, score))
     return out[0] if single else out
 
-# %% ../nbs/10_cycles.ipynb #d389f58d
+# %% ../nbs/10_cycles.ipynb #c5fed163
 @dataclass
 class Segmentation:
     "A learned segmenter's answer: each frame's state (0 S1, 1 systole, 2 S2, 3 diastole) and what it was decoded with."
@@ -352,7 +352,7 @@ def fit_segmenter(items, # (features, frame states) pairs: `springer_features`, 
                                   prior=(np.bincount(y, minlength=4)/len(y)).round(6).tolist(), durations={k: round(v, 5) for k, v in d.items()},
                                   n_frames=int(len(y)), note=note))
 
-# %% ../nbs/10_cycles.ipynb #b32b77c4
+# %% ../nbs/10_cycles.ipynb #32de644e
 RHYTHM_FIELDS = ('heart_rate', 'heart_rate_spread', 'systole_s', 'diastole_s', 'n_cycles', 'seg_confidence')
 MIN_PERIODICITY, MIN_CONFIDENCE = 0.15, 0.35   # below either, no rhythm is reported (noise, `bench/segmenter_springer.py`)
 
@@ -397,7 +397,7 @@ def heart_rate(y:np.ndarray, # prepared samples (`load_audio`)
         out = {**empty, 'rhythm_warning': "no rhythm found: shorter than two heart cycles"} if seg is None else cycle_summary(seg, segmenter.bpm)
     return (out, seg) if return_segmentation else out
 
-# %% ../nbs/10_cycles.ipynb #d7c3b9aa
+# %% ../nbs/10_cycles.ipynb #98b172cf
 STATE_COLOURS = dict(S1='tab:blue', systole='tab:orange', S2='tab:green', diastole='0.85')
 
 def plot_segmentation(y:np.ndarray, # prepared samples
