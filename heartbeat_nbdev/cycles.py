@@ -1,4 +1,4 @@
-"""Find S1 and S2 in a recording with an envelope segmenter, check it on CirCor's hand-made segmentations, and measure what rhythm tells about each PASCAL class.
+"""Find S1 and S2 in a recording with an envelope segmenter or a learned one (Springer's LR-HSMM, trained on CirCor), read the heart rate, check both on CirCor's hand-made segmentations, and measure what rhythm tells about each PASCAL class.
 
 Docs: https://heartbeat-nbdev.github.io/heartbeat_nbdev/cycles.html.md"""
 
