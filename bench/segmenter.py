@@ -4,6 +4,7 @@ measures on PASCAL's classes.
     python bench/segmenter.py            # CirCor scores -> bench/results/segmenter.json (+ segmenter-circor.csv per recording)
                                          # PASCAL rhythm -> bench/results/rhythm-pascal.json (+ rhythm-pascal.csv per recording)
     python bench/segmenter.py --sweep    # first, the search that chose `prominence` and `min_gap` -> segmenter-sweep.json
+    python bench/segmenter.py --train    # the learned segmenter instead: bench/segmenter_springer.py --train (CV table, shipped parameters)
 
 CirCor patients are split by id: the search looks at even ids only; odd ids are scored with the settings fixed. A sound's
 reference time is the middle of its annotated segment; F1 counts a detection within the tolerance of an unused reference.
@@ -25,7 +26,10 @@ ap.add_argument('--sweep', action='store_true', help='search prominence x min_ga
 ap.add_argument('--prominence', type=float, default=0.1)
 ap.add_argument('--min-gap', type=float, default=0.2)
 ap.add_argument('--out', default='bench/results')
+ap.add_argument('--train', action='store_true', help='run bench/segmenter_springer.py --train: CV of the learned segmenter, then fit heartbeat_nbdev/segmenter.json')
 a = ap.parse_args()
+if a.train:
+    import subprocess; sys.exit(subprocess.call([sys.executable, str(Path(__file__).with_name('segmenter_springer.py')), '--train']))
 out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
 cfg = SpecConfig(bandpass=None)   # the envelope band-passes 25-400 Hz itself
 command = ' '.join(['python'] + sys.argv)

@@ -1,4 +1,4 @@
-"""Find S1 and S2 in a recording with an envelope segmenter, check it on CirCor's hand-made segmentations, and measure what rhythm tells about each PASCAL class.
+"""Find S1 and S2 in a recording with an envelope segmenter or a learned one (Springer's LR-HSMM, trained on CirCor), read the heart rate, check both on CirCor's hand-made segmentations, and measure what rhythm tells about each PASCAL class.
 
 Docs: https://heartbeat-nbdev.github.io/heartbeat_nbdev/cycles.html.md"""
 
@@ -8,13 +8,17 @@ Docs: https://heartbeat-nbdev.github.io/heartbeat_nbdev/cycles.html.md"""
 from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
+import json
 import numpy as np, pandas as pd
-from scipy.signal import hilbert, butter, sosfiltfilt, find_peaks, resample_poly
+from scipy.signal import hilbert, butter, sosfiltfilt, find_peaks, resample_poly, stft
 from scipy.ndimage import percentile_filter
 
 # %% auto #0
-__all__ = ['ENV_FS', 'RHYTHM_FEATURES', 'envelope', 'Sounds', 'segment', 'match_f1', 'rhythm_features',
-           'read_circor_segmentation', 'score_segmentation']
+__all__ = ['ENV_FS', 'RHYTHM_FEATURES', 'SEG_FS', 'STATES', 'SPRINGER_DURATIONS', 'RHYTHM_FIELDS', 'MIN_PERIODICITY',
+           'MIN_CONFIDENCE', 'STATE_COLOURS', 'envelope', 'Sounds', 'segment', 'match_f1', 'rhythm_features',
+           'read_states', 'frame_states', 'read_circor_segmentation', 'score_segmentation', 'springer_features',
+           'context_frames', 'duration_logprobs', 'hsmm_viterbi', 'Segmentation', 'cycle_candidates',
+           'SpringerSegmenter', 'fit_segmenter', 'cycle_summary', 'heart_rate', 'plot_segmentation']
 
 # %% ../nbs/08_cycles.ipynb #f06d5929
 ENV_FS = 50   # envelope samples per second
@@ -113,12 +117,41 @@ def rhythm_features(s:Sounds) -> dict:
                 irregular=float((np.abs(rr/med - 1) > 0.15).mean()) if len(rr) else 0.,
                 unlabelled=float((s.label == '').mean()) if len(s.t) else 1., systole_share=s.systole_s/s.cycle_s, n_beats=int(len(rr)))
 
+# %% ../nbs/08_cycles.ipynb #395663cb
+SEG_FS = 50   # frames per second of the learned segmenter (`SpringerSegmenter`)
+STATES = ('S1', 'systole', 'S2', 'diastole')
+
+def read_states(tsv:str|Path) -> pd.DataFrame:
+    "A CirCor `.tsv` segmentation (start s, end s, state: 0 unannotated, 1 S1, 2 systole, 3 S2, 4 diastole), checked; `ValueError` naming the file and the fault."
+    try: d = pd.read_csv(tsv, sep='\t', header=None, names=['start', 'end', 'state'])
+    except (OSError, ValueError) as e: raise ValueError(f"{tsv}: not a CirCor segmentation ({type(e).__name__}: {e})") from e
+    if d.empty: raise ValueError(f"{tsv}: not a CirCor segmentation (no rows)")
+    num = d.apply(pd.to_numeric, errors='coerce')
+    if num.isna().any().any() or not np.isfinite(num.to_numpy(float)).all():
+        raise ValueError(f"{tsv}: not a CirCor segmentation (row {int(num.isna().any(axis=1).to_numpy().argmax()) + 1} is not three numbers)")
+    bad = ~num.state.isin([0, 1, 2, 3, 4])
+    if bad.any(): raise ValueError(f"{tsv}: unknown state {num.state[bad].iloc[0]:g} in row {int(bad.to_numpy().argmax()) + 1} (states are 0-4: unannotated, S1, systole, S2, diastole)")
+    d = num.astype({'state': int})
+    if (d.end < d.start).any(): raise ValueError(f"{tsv}: row {int((d.end < d.start).to_numpy().argmax()) + 1} ends before it starts")
+    d = d.sort_values('start', kind='stable').reset_index(drop=True)
+    over = d.start.to_numpy()[1:] < d.end.to_numpy()[:-1] - 1e-3
+    if over.any():
+        i = int(over.argmax()); raise ValueError(f"{tsv}: overlapping segments: {d.start[i]:.3f}-{d.end[i]:.3f} s (state {d.state[i]}) and {d.start[i+1]:.3f}-{d.end[i+1]:.3f} s (state {d.state[i+1]})")
+    return d
+
+def frame_states(seg:pd.DataFrame, # `read_states`
+                 n:int, # frames
+                 fs:int=SEG_FS) -> np.ndarray:
+    "The state of each frame's centre: 0 S1, 1 systole, 2 S2, 3 diastole, -1 unannotated."
+    t, lab = (np.arange(n) + 0.5)/fs, np.full(n, -1, np.int8)
+    for a, b, s in seg[seg.state > 0].itertuples(index=False): lab[(t >= a) & (t < b)] = s - 1
+    return lab
+
 # %% ../nbs/08_cycles.ipynb #92f4284b
 def read_circor_segmentation(tsv:str|Path) -> tuple[np.ndarray, np.ndarray, float, float]:
     "(S1 centres, S2 centres, annotated start, annotated end) in s from a CirCor `.tsv` segmentation."
-    try: d = pd.read_csv(tsv, sep='\t', header=None, names=['start', 'end', 'state'])
-    except (OSError, ValueError) as e: raise ValueError(f"{tsv}: not a CirCor segmentation ({type(e).__name__}: {e})") from e
-    if d.empty or not d.state.isin([0, 1, 2, 3, 4]).all(): raise ValueError(f"{tsv}: not a CirCor segmentation (states must be 0-4)")
+    d = read_states(tsv)
+    if not (d.state > 0).any(): raise ValueError(f"{tsv}: no annotated segment (all states 0)")
     mid, ann = (d.start + d.end)/2, d[d.state > 0]
     return mid[d.state == 1].to_numpy(), mid[d.state == 3].to_numpy(), float(ann.start.min()), float(ann.end.max())
 
@@ -130,3 +163,257 @@ def score_segmentation(s:Sounds, tsv:str|Path, tol:float=0.1) -> dict:
     return dict(s1_f1=match_f1(s.t[inside & (s.label == 'S1')], s1, tol)['f1'], s2_f1=match_f1(s.t[inside & (s.label == 'S2')], s2, tol)['f1'],
                 sound_f1=match_f1(s.t[inside & (s.label != '')], np.r_[s1, s2], tol)['f1'],
                 cycle_error=abs(s.cycle_s - true_cycle)/true_cycle, annotated_s=b - a)
+
+# %% ../nbs/08_cycles.ipynb #f753da7d
+def _standardise(v:np.ndarray) -> np.ndarray:
+    v = v - v.mean(); s = v.std()
+    return v/s if s > 1e-12 else v
+
+def springer_features(y:np.ndarray, # prepared samples (`load_audio`)
+                      sr:int=2000, # their rate (800 Hz or more)
+                      fs:int=SEG_FS, # frames per second
+                     ) -> np.ndarray:
+    "Springer's four envelopes of the 25-400 Hz band at `fs`, each standardised: (frames, 4) = homomorphic, Hilbert, 40-60 Hz power, wavelet."
+    import pywt
+    if sr < 800: raise ValueError(f"springer_features: {sr} Hz is too low a rate for the 25-400 Hz band (800 Hz or more)")
+    x = np.asarray(y, float)
+    if sr != 1000: x = resample_poly(x, 1000, int(sr))
+    fx = 1000; n = int(np.ceil(len(x)*fs/fx))
+    if len(x) < 64: raise ValueError(f"springer_features: {len(x)/fx:.3f} s is too short")
+    x = sosfiltfilt(butter(4, [25, 400], btype='bandpass', fs=fx, output='sos'), x)
+    from scipy.fft import next_fast_len
+    hil = np.abs(hilbert(x, next_fast_len(len(x)))[:len(x)])
+    hom = np.exp(sosfiltfilt(butter(1, 8, fs=fx, output='sos'), np.log(hil + 1e-10)))
+    down = lambda v: np.pad(resample_poly(v, fs, fx), (0, n))[:n]
+    f, tt, Z = stft(x, fs=fx, window='hamming', nperseg=fx//40, noverlap=fx//80, nfft=256, boundary=None, padded=False)
+    psd = np.mean(np.abs(Z[(f >= 40) & (f <= 60)])**2, 0)
+    psd = np.interp(np.arange(n)/fs, tt, psd)
+    d3 = np.repeat(np.abs(pywt.wavedec(x, 'rbio3.9', level=3)[1]), 8)
+    off = max(0, (len(d3) - len(x))//2); d3 = np.pad(d3[off:off + len(x)], (0, max(0, len(x) - len(d3))))
+    return np.stack([_standardise(down(hom)), _standardise(down(hil)), _standardise(psd), _standardise(down(d3))], 1)
+
+def context_frames(F:np.ndarray, k:int) -> np.ndarray:
+    "Each frame of `F` with its `k` neighbours on each side (edges repeated): (frames, features*(2k+1))."
+    T = len(F); P = np.pad(F, ((k, k), (0, 0)), mode='edge')
+    return np.concatenate([P[i:i + T] for i in range(2*k + 1)], 1)
+
+# %% ../nbs/08_cycles.ipynb #fec6785c
+SPRINGER_DURATIONS = dict(s1_mean=0.122, s1_std=0.022, s2_mean=0.094, s2_std=0.022, systole_std=0.025, diastole_rel=0.07, diastole_abs=0.006)  # s, Springer 2016
+
+def duration_logprobs(cycle:float, # heart cycle (s)
+                      systole:float, # S1 start to S2 start (s)
+                      p:dict=SPRINGER_DURATIONS, # S1 and S2 duration means and spreads; systole's spread; diastole's, relative and absolute
+                      fs:int=SEG_FS) -> tuple[np.ndarray, np.ndarray]:
+    "(log P(duration = d), log P(duration >= d)) for d = 1..D frames of S1, systole, S2 and diastole: Gaussians cut at 1 frame, each (4, D)."
+    m1, m2 = p['s1_mean']*fs, p['s2_mean']*fs
+    M = np.array([m1, max(systole*fs - m1, 1.), m2, max((cycle - systole)*fs - m2, 1.)])
+    S = np.array([p['s1_std']*fs, p['systole_std']*fs, p['s2_std']*fs, p['diastole_rel']*M[3] + p['diastole_abs']*fs])
+    S = np.maximum(S, 0.5)
+    d = np.arange(1, int(np.ceil((M + 4*S).max())) + 1)
+    L = -0.5*((d[None] - M[:, None])/S[:, None])**2
+    L = L - np.logaddexp.reduce(L, 1, keepdims=True)
+    surv = np.log(np.maximum(np.cumsum(np.exp(L)[:, ::-1], 1)[:, ::-1], 1e-300))
+    return L, surv
+
+_PREV = np.array([3, 0, 1, 2])   # the state before each: diastole -> S1 -> systole -> S2 -> diastole
+
+def hsmm_viterbi(logB:np.ndarray, # (frames, 4) log emission of each state
+                 L:np.ndarray, surv:np.ndarray, # `duration_logprobs`: (4, D), or (K, 4, D) for K duration models decoded at once
+                ):
+    "(most probable state of each frame, its log score) of the cycle S1 -> systole -> S2 -> diastole with explicit durations; the first and last segment may be cut short. A list of K of them for K duration models."
+    single = isinstance(L, np.ndarray) and L.ndim == 2
+    Ls, Ss = ([L], [surv]) if single else (list(L), list(surv))
+    K, D = len(Ls), max(l.shape[1] for l in Ls)
+    pad = lambda a: np.pad(a, ((0, 0), (0, D - a.shape[1])), constant_values=-np.inf)
+    L, surv = np.concatenate([pad(l) for l in Ls]), np.concatenate([pad(s) for s in Ss])   # (4K, D)
+    T, N = len(logB), 4*K
+    prev = (np.arange(K)[:, None]*4 + _PREV[None]).ravel()
+    C = np.tile(np.vstack([np.zeros((1, 4)), np.cumsum(logB, 0)]), (1, K))
+    delta = np.full((T + 1, N), -np.inf); dprev = np.full((T + 1, N), -np.inf)   # dprev[t, j] = delta[t, state before j]
+    back = np.zeros((T + 1, N), np.int32)
+    Lr, Sr, cols = L.T[::-1].copy(), surv.T[::-1].copy(), np.arange(N)   # row D - d: duration d
+    for t in range(1, T + 1):
+        m = min(D, t)   # row i of `sc`: a segment from t - m + i to t
+        sc = dprev[t - m:t] + (C[t] - C[t - m:t]) + (Sr if t == T else Lr)[D - m:]
+        if t <= D: sc[0] = C[t] - C[0] + (surv[:, t - 1] if t < T else 0.)   # the first segment, cut by the start
+        k = np.argmax(sc, 0); v = sc[k, cols]
+        delta[t], dprev[t], back[t] = v, v[prev], m - k
+    out = []
+    for c in range(K):
+        states, t, j = np.empty(T, np.int8), T, 4*c + int(np.argmax(delta[T, 4*c:4*c + 4]))
+        score = float(delta[T, j])
+        while t > 0:
+            d = back[t, j]; states[t - d:t] = j - 4*c; t -= d; j = int(prev[j])
+        out.append((states, score))
+    return out[0] if single else out
+
+# %% ../nbs/08_cycles.ipynb #c5fed163
+@dataclass
+class Segmentation:
+    "A learned segmenter's answer: each frame's state (0 S1, 1 systole, 2 S2, 3 diastole) and what it was decoded with."
+    states:np.ndarray
+    fs:int
+    cycle_s:float      # the heart cycle the durations were set from (s)
+    systole_s:float    # S1 start to S2 start, likewise (s)
+    score:float        # the Viterbi log score
+    confidence:float   # mean probability, by the logistic regression, of the state each frame was given
+    periodicity:float  # autocorrelation of the S1 probability at `cycle_s` (near 1: strictly periodic)
+    def segments(self) -> pd.DataFrame:
+        "One row per run of a state: start, end (s), state (name), cut (touches an end of the recording)."
+        st = self.states; ch = np.flatnonzero(np.diff(np.r_[-1, st, -1]) != 0)
+        return pd.DataFrame(dict(start=ch[:-1]/self.fs, end=ch[1:]/self.fs, state=np.array(STATES)[st[ch[:-1]]],
+                                 cut=(ch[:-1] == 0) | (ch[1:] == len(st))))
+    def _centres(self, s): g = self.segments(); g = g[g.state == s]; return ((g.start + g.end)/2).to_numpy()
+    @property
+    def s1(self) -> np.ndarray: return self._centres('S1')
+    @property
+    def s2(self) -> np.ndarray: return self._centres('S2')
+    def sounds(self) -> Sounds:
+        "The S1 and S2 centres as `segment` gives them (for `score_segmentation`, `rhythm_features`)."
+        t = np.r_[self.s1, self.s2]; lab = np.r_[['S1']*len(self.s1), ['S2']*len(self.s2)]; o = np.argsort(t, kind='stable')
+        return Sounds(t[o], lab[o], self.cycle_s, self.systole_s)
+
+def _peak_near(ac, c, lo, hi, rel=0.15):
+    a, b = max(lo, int(np.floor(c*(1 - rel)))), min(hi, int(np.ceil(c*(1 + rel))) + 1)
+    return a + int(np.argmax(ac[a:b])) if b > a else None
+
+def cycle_candidates(P:np.ndarray, # (frames, 4) state probabilities
+                     fs:int=SEG_FS, bpm:tuple=(30, 250), # frames per second; the rates searched
+                    ) -> list[tuple[float, float, float]]:
+    "(cycle s, systole s, autocorrelation) candidates: the best autocorrelation peak of the S1 probability in `bpm`, and the peaks near 1/3, 1/2, 2/3, 3/2 and 2 times it; systole from the S1-to-S2 cross-correlation at 25-60% of the cycle."
+    s1, s2 = P[:, 0] - P[:, 0].mean(), P[:, 2] - P[:, 2].mean(); n = len(s1)
+    ac = np.correlate(s1, s1, 'full')[n - 1:]/max(float(s1 @ s1), 1e-12)
+    xc = np.correlate(s2, s1, 'full')[n - 1:]   # xc[k]: S2 k frames after S1
+    lo, hi = int(round(60/bpm[1]*fs)), min(int(round(60/bpm[0]*fs)), n - 1)
+    if hi <= lo + 1: return []
+    best = lo + int(np.argmax(ac[lo:hi + 1]))
+    cs = {best} | {k for m in (1/3, 0.5, 2/3, 1.5, 2.) if (k := _peak_near(ac, best*m, lo, hi)) is not None}
+    out = []
+    for c in sorted(cs):
+        a, b = max(1, int(0.25*c)), max(int(0.6*c), int(0.25*c) + 2)
+        out.append((c/fs, (a + int(np.argmax(xc[a:b])))/fs, float(ac[c])))
+    return out
+
+class SpringerSegmenter:
+    "Springer's logistic-regression HSMM with its parameters (`fit_segmenter`; `SpringerSegmenter.load()` reads the one shipped with the package)."
+    def __init__(self, params:dict):
+        self.params = params
+        self.coef, self.intercept = np.asarray(params['coef'], float), np.asarray(params['intercept'], float)
+        self.log_prior, self.context = np.log(np.asarray(params['prior'], float)), int(params['context'])
+        self.durations, self.bpm = dict(params['durations']), tuple(params.get('bpm', (30, 250)))
+        if self.coef.shape != (4, 4*(2*self.context + 1)) or self.intercept.shape != (4,): raise ValueError(f"segmenter parameters: coef {self.coef.shape} and intercept {self.intercept.shape} do not fit context {self.context}")
+    @classmethod
+    def load(cls, path:str|Path|None=None):
+        "From a JSON file written by `save`; by default the package's `segmenter.json`."
+        if path is None:
+            from importlib.resources import files
+            path = files('heartbeat_nbdev')/'segmenter.json'
+        try: return cls(json.loads(Path(str(path)).read_text()))
+        except (OSError, ValueError, KeyError, TypeError) as e: raise ValueError(f"{path}: not a segmenter file ({type(e).__name__}: {e})") from e
+    def save(self, path:str|Path):
+        p = Path(path); tmp = p.with_suffix('.tmp'); tmp.write_text(json.dumps(self.params, indent=1)); tmp.replace(p)
+    def posteriors(self, F:np.ndarray) -> np.ndarray:
+        "(frames, 4) state probabilities of `springer_features` frames."
+        z = context_frames(F, self.context) @ self.coef.T + self.intercept
+        z = np.exp(z - z.max(1, keepdims=True)); return z/z.sum(1, keepdims=True)
+    def segment_features(self, F:np.ndarray) -> Segmentation|None:
+        "The most probable states of `springer_features` frames, over the cycle candidates; None if the recording is too short for any."
+        P = self.posteriors(F); logB = np.log(P + 1e-12) - self.log_prior
+        cands = cycle_candidates(P, SEG_FS, self.bpm)
+        if not cands: return None
+        dec = hsmm_viterbi(logB, *zip(*[duration_logprobs(cyc, sys_, self.durations) for cyc, sys_, _ in cands]))   # all candidates in one pass
+        i = int(np.argmax([sc for _, sc in dec])); best = (*dec[i], *cands[i])
+        st, sc, cyc, sys_, ac = best
+        return Segmentation(st, SEG_FS, cyc, sys_, sc, float(P[np.arange(len(st)), st].mean()), ac)
+    def segment(self, y:np.ndarray, # prepared samples (`load_audio`)
+                sr:int=2000) -> Segmentation|None:
+        "S1 / systole / S2 / diastole of a recording (None if too short to hold a cycle)."
+        return self.segment_features(springer_features(y, sr))
+
+def fit_segmenter(items, # (features, frame states) pairs: `springer_features`, `frame_states`
+                  context:int=5, # neighbours on each side the logistic regression sees
+                  C:float=1.0, # its inverse regularisation
+                  note:str='', # where the training data came from (kept in the parameters)
+                 ) -> SpringerSegmenter:
+    "Train the logistic regression on the annotated frames and learn S1 and S2 durations (runs of S1 / S2 between annotated frames)."
+    from sklearn.linear_model import LogisticRegression
+    X, y, dur = [], [], {0: [], 2: []}
+    for F, lab in items:
+        m = lab >= 0; X.append(context_frames(F, context)[m]); y.append(lab[m])
+        ch = np.flatnonzero(np.diff(np.r_[-9, lab, -9]) != 0)
+        for a, b in zip(ch[:-1], ch[1:]):
+            if lab[a] in dur and a > 0 and b < len(lab) and lab[a - 1] >= 0 and lab[b] >= 0: dur[int(lab[a])].append((b - a)/SEG_FS)
+    X, y = np.concatenate(X), np.concatenate(y)
+    if set(np.unique(y)) != {0, 1, 2, 3} or not (dur[0] and dur[2]): raise ValueError("fit_segmenter: the training frames must hold all four states and whole S1 and S2 sounds")
+    lr = LogisticRegression(C=C, max_iter=500).fit(X, y)
+    d = dict(SPRINGER_DURATIONS, s1_mean=float(np.mean(dur[0])), s1_std=float(np.std(dur[0])), s2_mean=float(np.mean(dur[2])), s2_std=float(np.std(dur[2])))
+    return SpringerSegmenter(dict(format='heartbeat_nbdev springer segmenter 1', fs=SEG_FS, context=context, C=C, bpm=[30, 250],
+                                  coef=lr.coef_.round(6).tolist(), intercept=lr.intercept_.round(6).tolist(),
+                                  prior=(np.bincount(y, minlength=4)/len(y)).round(6).tolist(), durations={k: round(v, 5) for k, v in d.items()},
+                                  n_frames=int(len(y)), note=note))
+
+# %% ../nbs/08_cycles.ipynb #32de644e
+RHYTHM_FIELDS = ('heart_rate', 'heart_rate_spread', 'systole_s', 'diastole_s', 'n_cycles', 'seg_confidence')
+MIN_PERIODICITY, MIN_CONFIDENCE = 0.15, 0.35   # below either, no rhythm is reported (noise, `bench/segmenter_springer.py`)
+
+def cycle_summary(seg:Segmentation, bpm:tuple=(30, 250), min_periodicity:float=MIN_PERIODICITY, min_confidence:float=MIN_CONFIDENCE) -> dict:
+    "Heart rate (BPM, from the mean S1-to-S1 interval of the complete cycles within 30% of their median), its spread (s.d. of the beat-to-beat rate of all of them), mean systolic (S1 start to S2 start) and diastolic (S2 start to the next S1) intervals in s, complete cycles, confidence; and `rhythm_warning`, '' or why no rate is given (then NaN)."
+    g = seg.segments(); g = g[~g.cut]
+    s1, s2 = g.start[g.state == 'S1'].to_numpy(), g.start[g.state == 'S2'].to_numpy()
+    cyc = [(a, b, s2[(s2 > a) & (s2 < b)]) for a, b in zip(s1[:-1], s1[1:])]
+    cyc = [(a, b, m[0]) for a, b, m in cyc if len(m) == 1]
+    out = dict(heart_rate=np.nan, heart_rate_spread=np.nan, systole_s=np.nan, diastole_s=np.nan, n_cycles=len(cyc),
+               seg_confidence=round(seg.confidence, 4), rhythm_warning='')
+    rr = np.array([b - a for a, b, _ in cyc])
+    keep = rr[np.abs(rr/np.median(rr) - 1) <= 0.3] if len(rr) else rr   # the rate from the usual cycles: not those the decoder squeezed into a pause
+    hr = 60/keep.mean() if len(keep) else np.nan
+    if len(cyc) < 2: why = f"fewer than two complete heart cycles ({len(cyc)})"
+    elif seg.periodicity < min_periodicity or seg.confidence < min_confidence:
+        why = f"no regular heart sounds (periodicity {seg.periodicity:.2f}, confidence {seg.confidence:.2f})"
+    elif not bpm[0] <= hr <= bpm[1] or not bpm[0] < 60/seg.cycle_s < bpm[1]: why = f"rate outside {bpm[0]}-{bpm[1]} BPM"
+    else: why = ''
+    if why: return {**out, 'rhythm_warning': f"no rhythm found: {why}"}
+    return {**out, 'heart_rate': round(float(hr), 2), 'heart_rate_spread': round(float(np.std(60/rr)), 2),
+            'systole_s': round(float(np.mean([m - a for a, _, m in cyc])), 4), 'diastole_s': round(float(np.mean([b - m for _, b, m in cyc])), 4)}
+
+_DEFAULT_SEGMENTER = None
+def heart_rate(y:np.ndarray, # prepared samples (`load_audio`)
+               sr:int=2000, # their rate
+               segmenter:SpringerSegmenter|None=None, # default: the package's
+               return_segmentation:bool=False, # also return the `Segmentation` (None when there is none)
+              ) -> dict:
+    "`cycle_summary` of a recording by the learned segmenter: never an error for what the recording holds (silence, noise, a short clip), a `rhythm_warning` instead."
+    global _DEFAULT_SEGMENTER
+    if segmenter is None:
+        if _DEFAULT_SEGMENTER is None: _DEFAULT_SEGMENTER = SpringerSegmenter.load()
+        segmenter = _DEFAULT_SEGMENTER
+    y = np.asarray(y, float); seg = None
+    empty = dict(heart_rate=np.nan, heart_rate_spread=np.nan, systole_s=np.nan, diastole_s=np.nan, n_cycles=0, seg_confidence=np.nan)
+    if sr < 800: out = {**empty, 'rhythm_warning': f"no rhythm found: {sr} Hz is too low a rate (800 Hz or more)"}
+    elif len(y) < 0.5*sr: out = {**empty, 'rhythm_warning': f"no rhythm found: {len(y)/sr:.2f} s is shorter than two heart cycles"}
+    elif not np.isfinite(y).all() or np.abs(y).max() < 1e-6 or y.std() < 1e-6: out = {**empty, 'rhythm_warning': "no rhythm found: silent"}
+    else:
+        seg = segmenter.segment(y, sr)
+        out = {**empty, 'rhythm_warning': "no rhythm found: shorter than two heart cycles"} if seg is None else cycle_summary(seg, segmenter.bpm)
+    return (out, seg) if return_segmentation else out
+
+# %% ../nbs/08_cycles.ipynb #98b172cf
+STATE_COLOURS = dict(S1='tab:blue', systole='tab:orange', S2='tab:green', diastole='0.85')
+
+def plot_segmentation(y:np.ndarray, # prepared samples
+                      sr:int, seg:Segmentation|None, # their rate; `SpringerSegmenter.segment` (or `heart_rate(..., return_segmentation=True)`)
+                      ax=None, fmax:float=400., title:str|None=None):
+    "The recording's spectrogram (0-`fmax` Hz, dB) with the decoded states as a band under it and S1 / S2 centres marked."
+    import matplotlib.pyplot as plt
+    from scipy.signal import spectrogram
+    if ax is None: _, ax = plt.subplots(figsize=(9, 2.6), dpi=72)
+    f, t, S = spectrogram(np.asarray(y, float), fs=sr, nperseg=int(0.05*sr), noverlap=int(0.04*sr))
+    keep = f <= fmax
+    ax.pcolormesh(t, f[keep], 10*np.log10(S[keep] + 1e-12), shading='auto', cmap='magma')
+    if seg is not None:
+        for a, b, s in seg.segments()[['start', 'end', 'state']].itertuples(index=False):
+            ax.axvspan(a, b, ymin=0, ymax=0.06, color=STATE_COLOURS[s], lw=0)
+        for v, c in ((seg.s1, STATE_COLOURS['S1']), (seg.s2, STATE_COLOURS['S2'])): ax.vlines(v, fmax*0.07, fmax, colors=c, lw=0.8, alpha=0.8)
+    ax.set_xlabel('s'); ax.set_ylabel('Hz'); ax.set_ylim(0, fmax)
+    if title: ax.set_title(title, fontsize=9)
+    return ax

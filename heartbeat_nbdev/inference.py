@@ -16,6 +16,7 @@ import numpy as np
 from fastcore.script import call_parse
 from .core import atomic_write_text
 from .audio import AudioError
+from .cycles import heart_rate, RHYTHM_FIELDS
 from .model import apply_threshold, is_ensemble, load_model, ModelError, OnnxRunner, read_ensemble, read_model_meta, temperature_scale, TorchRunner, UNCERTAIN_THRESHOLD, window_batch
 
 # %% auto #0
@@ -150,7 +151,8 @@ def prepare_recording(pred, audio, sr=None, name:str='<array>', warn:str|None=No
         if sr is None: raise ValueError("pass `sr` with an array")
         y = prepare_audio(audio, sr, pred.cfg, name=name)
     imgs, starts, padded = spectrogram_images(y, pred.cfg)
-    return dict(file=name, duration=len(y)/pred.cfg.sr, starts=starts, padded=padded, warning=warn, x=window_batch(imgs, pred.img_size), y=y)
+    rhythm, seg = heart_rate(y, pred.cfg.sr, return_segmentation=True)   # the learned segmenter (`08_cycles`): tens of ms per 20 s
+    return dict(file=name, duration=len(y)/pred.cfg.sr, starts=starts, padded=padded, warning=warn, x=window_batch(imgs, pred.img_size), y=y, rhythm=rhythm, segmentation=seg)
 
 def pool_answer(pred, mean:np.ndarray) -> tuple:
     "(calibrated pooled probabilities, answer, class) of a recording whose windows' mean probabilities are `mean`."
@@ -165,13 +167,13 @@ def recording_result(pred, r:dict, p:np.ndarray) -> dict:
     wins['pred'] = apply_threshold(p, pred.classes, 0., pred.weights)
     return dict(file=r['file'], duration=r['duration'], n_windows=len(p), padded=r['padded'],
                 probs=dict(zip(pred.classes, map(float, pooled))), pred=c, prob=float(pooled[pred.classes.index(c)]),
-                answer=answer, warning=r['warning'], windows=wins)
+                answer=answer, warning=r['warning'], **r['rhythm'], segmentation=r['segmentation'], windows=wins)
 
 def predict(pred:Predictor, # from `Predictor(model_dir)`
             audio:str|Path|np.ndarray, # audio file path, or samples
             sr:int|None=None, # sample rate, when `audio` is an array
            ) -> dict:
-    "Per-recording and per-window predictions for one recording; `AudioError` naming the file if it cannot be used."
+    "Per-recording and per-window predictions for one recording, with its heart rhythm (`RHYTHM_FIELDS`, `rhythm_warning`, `segmentation`); `AudioError` naming the file if it cannot be used."
     with one_blas_thread(): r = prepare_recording(pred, audio, sr)
     return recording_result(pred, r, pred.batch_probs(r['x']))
 
@@ -217,7 +219,8 @@ def _prefetch(fn, items, n:int, workers:int):
 def result_row(o:dict) -> dict:
     "The row `predict_files` (and `heartbeat-predict --csv/--json-out`) gives a `predict` result: file, answer, pred, prob, duration, n_windows, p_<class>, warning."
     return dict(file=o['file'], answer=o['answer'], pred=o['pred'], prob=round(o['prob'], 4), duration=round(o['duration'], 2),
-                n_windows=o['n_windows'], **{f'p_{c}': round(v, 4) for c, v in o['probs'].items()}, warning=o['warning'] or '')
+                n_windows=o['n_windows'], **{f'p_{c}': round(v, 4) for c, v in o['probs'].items()}, warning=o['warning'] or '',
+                **{k: o[k] for k in RHYTHM_FIELDS}, rhythm_warning=o['rhythm_warning'])
 
 def predict_batches(pred:Predictor, # from `Predictor(model_dir)`
                     files:list, # audio files (paths, as they should be named in the results)
@@ -262,6 +265,10 @@ def _check_output(path:str|None, what:str):
     if not p.parent.is_dir(): raise ValueError(f"--{what} {path}: folder {p.parent} does not exist")
     if not os.access(p.parent, os.W_OK): raise ValueError(f"--{what} {path}: folder {p.parent} is not writable")
 
+def _records(df) -> list[dict]:
+    "Rows as dicts, NaN (a heart rate not found) as None: JSON has no NaN."
+    return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()} for r in df.to_dict('records')]
+
 @call_parse
 def predict_cli(*inputs:Annotated[str, "audio files or folders", {'nargs': '+'}],
                 model:str='models/resnet50', # model folder written by heartbeat-train (one model, or an ensemble: --seeds)
@@ -285,7 +292,7 @@ def predict_cli(*inputs:Annotated[str, "audio files or folders", {'nargs': '+'}]
     for w in model_warnings(P.meta): print(f"warning: model {model}: {w}", file=sys.stderr)
     ok, bad, skipped = predict_files(P, inputs, progress=not quiet)
     if csv: atomic_write_text(Path(csv), ok.to_csv(index=False))
-    if json_out: atomic_write_text(Path(json_out), json.dumps(dict(model=str(model), backend=P.backend, threshold=P.threshold, results=ok.to_dict('records'),
+    if json_out: atomic_write_text(Path(json_out), json.dumps(dict(model=str(model), backend=P.backend, threshold=P.threshold, results=_records(ok),
                                                                      errors=bad.to_dict('records'), skipped=skipped.to_dict('records')), indent=1))
     if not csv and not json_out and len(ok): print(ok.to_string(index=False))
     for f, e in bad.itertuples(index=False): print(f"failed: {e}", file=sys.stderr)
