@@ -14,16 +14,16 @@ from tqdm.auto import tqdm
 from .data import LABELS, DATA_ENV, GET_DATA_HELP, AudioError, audio_info, get_recordings, synth_wav, synth_dataset
 
 # %% auto #0
-__all__ = ['ROOT_ENV', 'DATABASES', 'NO_PATIENT_IDS', 'CIRCOR_COLS', 'YASEEN_LABELS', 'DB_COLS', 'SEG_STATES', 'READERS', 'TASKS',
-           'TASK_MAPS', 'DEFAULT_TASK', 'MURMUR_WEIGHTS', 'CLASS_TO_TASK', 'DOWNLOAD_ENV', 'PHYSIONET_BASE', 'SOURCES',
-           'check_database', 'database_candidates', 'find_database', 'have_database', 'synth_physionet2016',
-           'synth_circor2022', 'synth_yaseen2018', 'synth_databases', 'read_pascal', 'read_physionet2016',
-           'read_circor2022', 'read_segmentation', 'read_yaseen2018', 'parse_datasets', 'get_database', 'get_datasets',
-           'check_task', 'task_table', 'default_task', 'task_summary', 'load_task', 'macc', 'murmur_weighted_accuracy',
-           'patient_murmur', 'task_scores', 'map_probs', 'model_probs', 'plot_task_confusion', 'evaluate_model',
-           'score_model', 'with_task_scores', 'print_scores', 'eval_cli', 'database_files', 'list_report', 'read_sums',
-           'sha256', 'verify_sums', 'check_report', 'DownloadError', 'download_file', 'download_database',
-           'download_help', 'serve_files', 'synth_physionet_archives', 'data_cli']
+__all__ = ['ROOT_ENV', 'DATABASES', 'NO_PATIENT_IDS', 'ALIASES', 'NAMES_HELP', 'CIRCOR_COLS', 'YASEEN_LABELS', 'DB_COLS',
+           'SEG_STATES', 'READERS', 'TASKS', 'TASK_MAPS', 'DEFAULT_TASK', 'MURMUR_WEIGHTS', 'CLASS_TO_TASK',
+           'DOWNLOAD_ENV', 'PHYSIONET_BASE', 'SOURCES', 'check_database', 'database_candidates', 'find_database',
+           'have_database', 'synth_physionet2016', 'synth_circor2022', 'synth_yaseen2018', 'synth_databases',
+           'read_pascal', 'read_physionet2016', 'read_circor2022', 'read_segmentation', 'read_yaseen2018',
+           'parse_datasets', 'get_database', 'get_datasets', 'check_task', 'task_table', 'default_task', 'task_summary',
+           'load_task', 'macc', 'murmur_weighted_accuracy', 'patient_murmur', 'task_scores', 'map_probs', 'model_probs',
+           'plot_task_confusion', 'evaluate_model', 'score_model', 'with_task_scores', 'print_scores', 'eval_cli',
+           'database_files', 'list_report', 'read_sums', 'sha256', 'verify_sums', 'check_report', 'DownloadError',
+           'download_file', 'download_database', 'download_help', 'serve_files', 'synth_physionet_archives', 'data_cli']
 
 # %% ../nbs/07_databases.ipynb #f2c97e3e
 ROOT_ENV = 'HEARTBEAT_DATA_ROOT'
@@ -43,9 +43,13 @@ DATABASES = {
 }
 NO_PATIENT_IDS = ('physionet2016', 'yaseen2018')
 
+ALIASES = {d['folder']: n for n, d in DATABASES.items() if d['folder'] != n}   # a database may be named by its folder: heartbeat-sounds is pascal
+NAMES_HELP = ', '.join(DATABASES) + ' (pascal is also heartbeat-sounds, the name of its folder)'
+
 def check_database(name:str) -> str:
-    "`name` if it is a supported database, else a `ValueError` listing them."
-    if name not in DATABASES: raise ValueError(f"unknown database {name!r}; choose from {', '.join(DATABASES)}")
+    "The database `name` stands for (itself, or the one whose folder it names: `heartbeat-sounds` is `pascal`), else a `ValueError` listing them."
+    name = ALIASES.get(name, name)
+    if name not in DATABASES: raise ValueError(f"unknown database {name!r}; choose from {NAMES_HELP}")
     return name
 
 def _repo_data() -> Path|None:
@@ -266,8 +270,7 @@ def parse_datasets(dataset:str|list|None) -> list[str]:
     "Database names from 'a,b' or a list; `ValueError` for unknown names. None means PASCAL."
     names = ['pascal'] if dataset is None else [n.strip() for n in (dataset.split(',') if isinstance(dataset, str) else dataset) if n.strip()]
     if not names: raise ValueError("no database named; choose from " + ', '.join(DATABASES))
-    for n in names: check_database(n)
-    return list(dict.fromkeys(names))
+    return list(dict.fromkeys(check_database(n) for n in names))
 
 def get_database(name:str, path:str|Path|None=None) -> pd.DataFrame:
     "The `DB_COLS` recordings table of one database."
@@ -765,13 +768,14 @@ def data_cli(argv:list|None=None) -> int:
     sub = ap.add_subparsers(dest='cmd', required=True)
     sub.add_parser('list', help='every supported database, and whether and where it is found')
     c = sub.add_parser('check', help='validate a local copy: layout, counts, labels with no file, files with no label, checksums')
-    c.add_argument('name', help=', '.join(DATABASES)); c.add_argument('--data', default=None, help='the database folder (default: found as `list` shows)')
+    c.add_argument('name', help=NAMES_HELP); c.add_argument('--data', default=None, help='the database folder (default: found as `list` shows)')
     c.add_argument('--no-checksums', action='store_true', help='skip the SHA256SUMS check')
     g = sub.add_parser('download', help="fetch a database from its official source into DIR/<folder>")
-    g.add_argument('name', help=', '.join(DATABASES)); g.add_argument('--to', required=True, help='parent folder (use it as $HEARTBEAT_DATA_ROOT)')
+    g.add_argument('name', help=NAMES_HELP); g.add_argument('--to', required=True, help='parent folder (use it as $HEARTBEAT_DATA_ROOT)')
     g.add_argument('--base-url', default=None, help=f'PhysioNet mirror (default: ${DOWNLOAD_ENV}, then {PHYSIONET_BASE})')
     g.add_argument('--quiet', action='store_true', help='no progress bar')
     a = ap.parse_args(argv)
+    if a.cmd != 'list': a.name = ALIASES.get(a.name, a.name)   # one vocabulary: the folder's name works too
     if a.cmd == 'list': print('\n'.join(list_report())); return 0
     if a.cmd == 'check':
         ok, lines = check_report(a.name, a.data, not a.no_checksums); print('\n'.join(lines)); return 0 if ok else 1

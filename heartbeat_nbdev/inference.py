@@ -18,7 +18,7 @@ from .model import (UNCERTAIN_THRESHOLD, ModelError, apply_threshold, temperatur
 
 # %% auto #0
 __all__ = ['AUDIO_EXTS', 'DeviceError', 'check_device', 'check_threshold', 'Predictor', 'wav_truncated', 'one_blas_thread',
-           'predict', 'plot_windows', 'expand_inputs', 'predict_files', 'predict_cli']
+           'predict', 'plot_windows', 'expand_inputs', 'predict_files', 'answer_line', 'demo_figure', 'predict_cli']
 
 # %% ../nbs/05_inference.ipynb #4e2f3b17
 class DeviceError(ValueError):
@@ -56,7 +56,7 @@ class _MeanRunner:
 
 class Predictor:
     "A saved model (or ensemble of models) ready to classify recordings."
-    def __init__(self, model_dir:str|Path, # folder written by `save_model` / `heartbeat-train` (or an ensemble folder, `write_ensemble`)
+    def __init__(self, model_dir:str|Path|None=None, # folder written by `save_model` / `heartbeat-train`, an ensemble folder (`write_ensemble`); default: the released model (`release.released_dir()`)
                  device:str|None=None, # torch backend: default cuda if available, else cpu
                  threshold:float|None=None, # below this pooled probability the answer is 'uncertain' (default: the model's operating point, else 0.5)
                  backend:str='auto', # 'auto', 'onnx' or 'torch'
@@ -64,12 +64,16 @@ class Predictor:
                 ):
         if backend not in ('auto', 'onnx', 'torch'): raise ValueError(f"unknown backend {backend!r}: use auto, onnx or torch")
         device = check_device(device)
-        self.dir, ens = Path(model_dir), None
+        from heartbeat_nbdev.release import released_dir, is_onnx_only, read_onnx_model_meta, model_version
+        self.dir, ens = Path(released_dir() if model_dir is None else model_dir), None
+        onnx_only = is_onnx_only(self.dir)   # the released model ships model.onnx alone
         if is_ensemble(self.dir):   # several models: the mean of their probabilities, with the ensemble's operating point
             ens, metas = read_ensemble(self.dir)
             self.members = [Predictor(self.dir/n, device, threshold, backend, threads) for n in ens['members']]
             self.meta = {**metas[0], 'operating_point': ens.get('operating_point'), 'ensemble': ens}
-        else: self.meta, self.members = read_model_meta(model_dir), []
+        elif onnx_only: self.meta, self.members = read_onnx_model_meta(self.dir), []
+        else: self.meta, self.members = read_model_meta(self.dir), []
+        self.version = model_version(self.meta, self.dir)   # every answer names the model that gave it
         from heartbeat_nbdev.spectrogram import SpecConfig
         m = self.meta
         self.cfg, self.classes = SpecConfig.from_dict(m['spec_config']), list(m['classes'])
@@ -82,6 +86,10 @@ class Predictor:
             self.run = _MeanRunner([p.run for p in self.members])
             self.backend = '+'.join(sorted({p.backend for p in self.members})); return
         onnx_file = self.dir/'model.onnx'
+        if onnx_only:
+            if backend == 'torch' or device not in (None, 'cpu'):
+                raise ModelError(f"cannot load model {self.dir}: it holds ONNX weights only (no PyTorch weights); use the onnx backend, on the CPU")
+            backend = 'onnx'
         if backend == 'onnx':
             if device not in (None, 'cpu'): raise DeviceError(f"the onnx backend runs on the CPU; use --backend torch for {device}")
             if not onnx_file.is_file(): raise ModelError(f"cannot load model {self.dir}: no model.onnx; write it with `heartbeat-export --model {self.dir} --onnx`")
@@ -157,9 +165,10 @@ def _result(pred, r:dict, p:np.ndarray) -> dict:
     wins = pd.DataFrame(p, columns=pred.classes)
     wins.insert(0, 'start', r['starts']); wins.insert(1, 'end', r['starts'] + pred.cfg.window_s)
     wins['pred'] = apply_threshold(p, pred.classes, 0., pred.weights)
+    top = pred.classes[int(np.argmax(pooled))]
     return dict(file=r['file'], duration=r['duration'], n_windows=len(p), padded=r['padded'],
                 probs=dict(zip(pred.classes, map(float, pooled))), pred=c, prob=float(pooled[pred.classes.index(c)]),
-                answer=answer, warning=r['warning'], windows=wins)
+                answer=answer, most_likely=top, p_most_likely=float(pooled.max()), model=pred.version, warning=r['warning'], windows=wins)
 
 def predict(pred:Predictor, # from `Predictor(model_dir)`
             audio:str|Path|np.ndarray, # audio file path, or samples
@@ -229,8 +238,9 @@ def predict_files(pred:Predictor, inputs:list, progress:bool=True,
         i = 0
         for r in todo:
             n = len(r['x']); o = _result(pred, r, P[i:i+n]); i += n
-            rows.append(dict(file=o['file'], answer=o['answer'], pred=o['pred'], prob=round(o['prob'], 4), duration=round(o['duration'], 2),
-                             n_windows=o['n_windows'], **{f'p_{c}': round(v, 4) for c, v in o['probs'].items()}, warning=o['warning'] or ''))
+            rows.append(dict(file=o['file'], answer=o['answer'], pred=o['pred'], prob=round(o['prob'], 4), most_likely=o['most_likely'],
+                             p_most_likely=round(o['p_most_likely'], 4), duration=round(o['duration'], 2),
+                             n_windows=o['n_windows'], **{f'p_{c}': round(v, 4) for c, v in o['probs'].items()}, warning=o['warning'] or '', model=o['model']))
         todo.clear()
     with one_blas_thread():
         for r in tqdm(_prefetch(prep, files, 16, workers), total=len(files), desc='predicting', unit='file', disable=not progress):
@@ -248,20 +258,60 @@ def _check_output(path:str|None, what:str):
     if not p.parent.is_dir(): raise ValueError(f"--{what} {path}: folder {p.parent} does not exist")
     if not os.access(p.parent, os.W_OK): raise ValueError(f"--{what} {path}: folder {p.parent} is not writable")
 
+def answer_line(row:dict, # a row of `predict_files`' table
+                width:int=0, # pad the file name to this width
+               ) -> str:
+    "One short line for a predicted recording: file name, answer, its probability, and the most probable class when the operating point answered another one."
+    name = Path(row['file']).name.ljust(width)
+    if row['answer'] == 'uncertain':
+        return f"{name}  uncertain   no class reaches the threshold (most probable: {row['most_likely']} {row['p_most_likely']:.2f})"
+    line = f"{name}  {row['answer']:<10}  p={row['prob']:.2f}"
+    if row['most_likely'] != row['answer']: line += f"  (most probable: {row['most_likely']} {row['p_most_likely']:.2f}; the operating point weights {row['answer']} up)"
+    return line
+
+def demo_figure(pred:Predictor, files:list, out:str|Path) -> Path:
+    "One figure for `files`, a row each: the recording's log-mel spectrogram, titled with the answer, beside its per-window probabilities; written to `out`."
+    import matplotlib; matplotlib.use('Agg', force=False); import matplotlib.pyplot as plt
+    from heartbeat_nbdev.spectrogram import load_audio, logmel, to_image
+    n = len(files)
+    fig, axs = plt.subplots(n, 2, figsize=(11, 1.9*n + 0.6), dpi=80, gridspec_kw=dict(width_ratios=[1.6, 1]), squeeze=False)
+    for i, f in enumerate(files):
+        r = predict(pred, f); y = load_audio(f, pred.cfg); dur = len(y)/pred.cfg.sr
+        a, b = axs[i]
+        a.imshow(to_image(logmel(y, pred.cfg), pred.cfg), aspect='auto', cmap='magma', extent=(0, dur, 0, pred.cfg.n_mels))
+        a.set_ylabel('mel band', fontsize=8); a.tick_params(labelsize=7)
+        ans = r['answer'] + (f" (p={r['prob']:.2f})" if r['answer'] != 'uncertain' else '')
+        a.set_title(f"{Path(f).name}: {ans}" + (f"; most probable {r['most_likely']} {r['p_most_likely']:.2f}" if r['most_likely'] != r['answer'] else ''), fontsize=9, loc='left')
+        w = r['windows']; mid = (w.start + w.end)/2
+        for c in pred.classes: b.plot(mid, w[c], marker='o', ms=3, label=c)
+        b.set_ylim(0, 1); b.set_xlim(0, dur); b.set_ylabel('window p', fontsize=8); b.tick_params(labelsize=7)
+        if i == n - 1: a.set_xlabel('s', fontsize=8); b.set_xlabel('window centre (s)', fontsize=8)
+    axs[0, 1].legend(fontsize=7, ncol=len(pred.classes), loc='lower center', bbox_to_anchor=(0.5, 1.05), frameon=False, handlelength=1)
+    fig.suptitle(f"{pred.version}: spectrogram and per-window probabilities (uncalibrated) of each recording", fontsize=10, x=0.01, ha='left')
+    fig.tight_layout(); fig.savefig(out); plt.close(fig)
+    return Path(out)
+
 @call_parse
-def predict_cli(*inputs:Annotated[str, "audio files or folders", {'nargs': '+'}],
-                model:str='models/resnet50', # model folder written by heartbeat-train (one model, or an ensemble: --seeds)
-                csv:str=None, # write the results as CSV here
-                json_out:str=None, # write the results (and errors) as JSON here
+def predict_cli(*inputs:Annotated[str, "audio files or folders", {'nargs': '*'}],
+                model:str=None, # model folder written by heartbeat-train (one model, or an ensemble: --seeds); default: the model that ships with the package
+                csv:str=None, # write the full table (every class's probability) as CSV here
+                json_out:str=None, # write the full table (and errors) as JSON here
                 threshold:float=None, # pooled probability below which the answer is 'uncertain' (default: the model's operating point, else 0.5)
                 device:str=None, # cpu or cuda (default: cuda if available)
                 backend:str='auto', # onnx, torch, or auto (ONNX Runtime when model.onnx is there and no GPU is)
+                demo:bool=False, # predict the recordings bundled with the package (no data or network needed) and write heartbeat-demo.png here
+                figure:str='heartbeat-demo.png', # with --demo: the figure's file
                 quiet:bool=False, # no progress bar
                ):
-    "Classify heart-sound recordings with a trained model; exit code 1 if any file failed, 2 if the model or an argument is unusable."
+    "Classify heart-sound recordings (one line per recording: file, answer, its probability); exit code 1 if any file failed, 2 if the model or an argument is unusable."
     def err(msg, rc): print(f"error: {msg}", file=sys.stderr); return rc
+    if demo:
+        from heartbeat_nbdev.release import bundled_recordings
+        inputs = tuple(inputs) + tuple(map(str, bundled_recordings()))
+    if not inputs: return err("give audio files or folders to classify (or --demo for the bundled recordings)", 2)
     try:
         _check_output(csv, 'csv'); _check_output(json_out, 'json-out')
+        if demo: _check_output(figure, 'figure')
         if threshold is not None: check_threshold(threshold)
         P = Predictor(model, device=device, threshold=threshold, backend=backend)
     except ModelError as e: return err(e, 2)
@@ -269,14 +319,18 @@ def predict_cli(*inputs:Annotated[str, "audio files or folders", {'nargs': '+'}]
     except (FileNotFoundError, KeyError, RuntimeError) as e: return err(f"cannot load model {model}: {e}", 2)
     ok, bad, skipped = predict_files(P, inputs, progress=not quiet)
     if csv: _atomic_write_text(Path(csv), ok.to_csv(index=False))
-    if json_out: _atomic_write_text(Path(json_out), json.dumps(dict(model=str(model), backend=P.backend, threshold=P.threshold, results=ok.to_dict('records'),
-                                                                     errors=bad.to_dict('records'), skipped=skipped.to_dict('records')), indent=1))
-    if not csv and not json_out and len(ok): print(ok.to_string(index=False))
+    if json_out: _atomic_write_text(Path(json_out), json.dumps(dict(model=P.version, model_dir=str(P.dir), backend=P.backend, threshold=P.threshold,
+                                                                     results=ok.to_dict('records'), errors=bad.to_dict('records'), skipped=skipped.to_dict('records')), indent=1))
+    if len(ok):
+        print(f"model: {P.version} ({P.backend}); answer = the operating point's choice, p = its probability")
+        w = min(48, max(len(Path(f).name) for f in ok.file))
+        for row in ok.to_dict('records'): print(answer_line(row, w))
     for f, e in bad.itertuples(index=False): print(f"failed: {e}", file=sys.stderr)
     for f, why in skipped.itertuples(index=False): print(f"skipped: {f}: {why}", file=sys.stderr)
     for f, w in ok[ok.warning != ''][['file', 'warning']].itertuples(index=False) if len(ok) else []: print(f"warning: {f}: {w}", file=sys.stderr)
     if not len(ok) and not len(bad): return err(f"no audio files found in {', '.join(inputs)}", 1)
-    print(f"{len(ok)} predicted, {len(bad)} failed, {len(skipped)} skipped", file=sys.stderr)
+    if demo and len(ok): print(f"wrote {demo_figure(P, list(ok.file), figure)} (spectrograms, per-window probabilities, answers)")
+    print(f"{len(ok)} predicted, {len(bad)} failed, {len(skipped)} skipped" + ('' if csv or json_out else '; the full table (every class\'s probability): --csv FILE or --json-out FILE'), file=sys.stderr)
     return 1 if len(bad) else 0
 
 # %% ../nbs/05_inference.ipynb #6e72337f

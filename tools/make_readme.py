@@ -5,7 +5,9 @@
 
 Markdown cells are copied as they are, except that a line `<!-- include: PATH -->` (PATH relative to the repository
 root, e.g. a table under bench/results/) is replaced by that file's text, so README's tables are generated from the
-committed results (tools/build_docs.py expands the same lines); code cells become fenced Python blocks with their
+committed results (tools/build_docs.py expands the same lines), and images and links relative to nbs/ (`images/x.png`,
+`model_card.html`-style page links are left alone) are rewritten relative to the repository root (`nbs/images/x.png`);
+code cells become fenced Python blocks with their
 `#|` directive lines removed; cells flagged `#| hide` or `#| echo: false` are left out.
 """
 import json, sys, re
@@ -23,12 +25,14 @@ def expand_includes(md:str) -> str:
         return f.read_text().strip()
     return _re_include.sub(sub, md)
 
+_re_img = re.compile(r'(!\[[^\]]*\]\()(images/)')
+
 def render(nb_path=root/'nbs'/'index.ipynb') -> str:
     nb = json.loads(Path(nb_path).read_text())
     parts = ['<!-- Generated from nbs/index.ipynb by tools/make_readme.py: edit the notebook, not this file. -->']
     for c in nb['cells']:
         src = ''.join(c['source'])
-        if c['cell_type'] == 'markdown': parts.append(expand_includes(src.strip()))
+        if c['cell_type'] == 'markdown': parts.append(_re_img.sub(r'\1nbs/\2', expand_includes(src.strip())))
         elif c['cell_type'] == 'code':
             lines = src.splitlines()
             if any(re.match(r'#\|\s*(hide\b|echo:\s*false)', l) for l in lines): continue
