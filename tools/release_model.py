@@ -138,7 +138,7 @@ if 'fit' in stages:
 if 'quantise' in stages:   # float16 weights within 1e-3 of PyTorch: the tensors that move the probabilities most stay float32, within the size limit
     from heartbeat_nbdev import release
     from heartbeat_nbdev.train import pool_windows
-    recs = recordings(); md = work/'model'; fitj = json.loads((work/'fit.json').read_text())
+    recs = recordings(); md = work/'model'; fitj = json.loads((work/'fit.json').read_text()); t0 = time.perf_counter()
     model, meta = load_model(md); sz = (meta['img_size'],)*2 if isinstance(meta['img_size'], int) else tuple(meta['img_size'])
     wins, _ = training_windows(recs, a.spec_out, cfg, fold=0, seed=a.seed, progress=False)
     x = window_batch(list(wins.img.iloc[::max(1, len(wins)//256)]), sz)
@@ -167,7 +167,7 @@ if 'quantise' in stages:   # float16 weights within 1e-3 of PyTorch: the tensors
     o32 = pd.read_csv(work/'oof-onnx32.csv').set_index('path').loc[oof16.path]; pc = [c for c in oof16 if c.startswith('p_')]
     dcv = float(np.abs(o32[pc].to_numpy() - oof16[pc].to_numpy()).max())
     (work/'quant.json').write_text(json.dumps(dict(keep_float32=keep, onnx_fp16_vs_torch_max_abs_diff=d, onnx_fp16_bytes=size, parity_windows=int(len(x)),
-        sensitivity=ranking[:20], cv_recording_max_abs_diff_vs_float32=dcv, command=cmd, **machine_info()), indent=1))
+        sensitivity=ranking[:20], cv_recording_max_abs_diff_vs_float32=dcv, wall_seconds=time.perf_counter() - t0, command=cmd, **machine_info()), indent=1))
     fitj.update(onnx_fp16_vs_torch_max_abs_diff=d, onnx_fp16_bytes=size, onnx_fp16_keep_float32=keep)
     (work/'fit.json').write_text(json.dumps(fitj, indent=1))
     print(f"quantise: {len(keep)} tensor(s) kept float32; float16 model {size/1e6:.2f} MB, max |dp| vs PyTorch {d:.1e} on {len(x)} real windows; "
@@ -225,7 +225,7 @@ if 'write' in stages:
     meta = release.write_release(work/'model', a.out, op, version=version, onnx_file=onnx_file,
         provenance=dict(preset=a.preset, trained_on=f"all {fitj['n_recordings']} labelled PASCAL recordings (heartbeat-sounds, the shared development copy)",
                         command=cmd, commands=list(dict.fromkeys(c for c in (cvj.get('command'), fitj.get('command'), qj.get('command'), cmd) if c)),
-                        commit=machine_info()['commit'] + (' with uncommitted changes' if dirty else ''), cv=cvj, fit=fitj, quantise=qj, operating_point_search=opc, uncertain_share_oof=uncertain,
+                        commit=f"{fitj.get('commit')} (trained; the release tool was not committed yet), {machine_info()['commit']}{' with uncommitted changes' if dirty else ''} (this card)", cv=cvj, fit=fitj, quantise=qj, operating_point_search=opc, uncertain_share_oof=uncertain,
                         float16_cost=cost, cv_figures={k: fmt_summary(v) for k, v in fig.items()},
                         cv_pooled_recalls={k: {c: m['per_class'][c]['recall'] for c in classes} for k, m in pooled.items()}),
         figures=dict(summary={k: fmt_summary(v) for k, v in fig.items()}, pooled=pooled, storage=storage, storage_decision=decision),
