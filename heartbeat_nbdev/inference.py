@@ -168,7 +168,7 @@ def _result(pred, r:dict, p:np.ndarray) -> dict:
     top = pred.classes[int(np.argmax(pooled))]
     return dict(file=r['file'], duration=r['duration'], n_windows=len(p), padded=r['padded'],
                 probs=dict(zip(pred.classes, map(float, pooled))), pred=c, prob=float(pooled[pred.classes.index(c)]),
-                answer=answer, most_likely=top, p_most_likely=float(pooled.max()), model=pred.version, warning=r['warning'], windows=wins)
+                answer=answer, most_likely=top, most_likely_p=float(pooled.max()), model=pred.version, warning=r['warning'], windows=wins)
 
 def predict(pred:Predictor, # from `Predictor(model_dir)`
             audio:str|Path|np.ndarray, # audio file path, or samples
@@ -239,7 +239,7 @@ def predict_files(pred:Predictor, inputs:list, progress:bool=True,
         for r in todo:
             n = len(r['x']); o = _result(pred, r, P[i:i+n]); i += n
             rows.append(dict(file=o['file'], answer=o['answer'], pred=o['pred'], prob=round(o['prob'], 4), most_likely=o['most_likely'],
-                             p_most_likely=round(o['p_most_likely'], 4), duration=round(o['duration'], 2),
+                             most_likely_p=round(o['most_likely_p'], 4), duration=round(o['duration'], 2),
                              n_windows=o['n_windows'], **{f'p_{c}': round(v, 4) for c, v in o['probs'].items()}, warning=o['warning'] or '', model=o['model']))
         todo.clear()
     with one_blas_thread():
@@ -264,9 +264,9 @@ def answer_line(row:dict, # a row of `predict_files`' table
     "One short line for a predicted recording: file name, answer, its probability, and the most probable class when the operating point answered another one."
     name = Path(row['file']).name.ljust(width)
     if row['answer'] == 'uncertain':
-        return f"{name}  uncertain   no class reaches the threshold (most probable: {row['most_likely']} {row['p_most_likely']:.2f})"
+        return f"{name}  uncertain   no class reaches the threshold (most probable: {row['most_likely']} {row['most_likely_p']:.2f})"
     line = f"{name}  {row['answer']:<10}  p={row['prob']:.2f}"
-    if row['most_likely'] != row['answer']: line += f"  (most probable: {row['most_likely']} {row['p_most_likely']:.2f}; the operating point weights {row['answer']} up)"
+    if row['most_likely'] != row['answer']: line += f"  (most probable: {row['most_likely']} {row['most_likely_p']:.2f}; the operating point weights {row['answer']} up)"
     return line
 
 def demo_figure(pred:Predictor, files:list, out:str|Path) -> Path:
@@ -281,7 +281,7 @@ def demo_figure(pred:Predictor, files:list, out:str|Path) -> Path:
         a.imshow(to_image(logmel(y, pred.cfg), pred.cfg), aspect='auto', cmap='magma', extent=(0, dur, 0, pred.cfg.n_mels))
         a.set_ylabel('mel band', fontsize=8); a.tick_params(labelsize=7)
         ans = r['answer'] + (f" (p={r['prob']:.2f})" if r['answer'] != 'uncertain' else '')
-        a.set_title(f"{Path(f).name}: {ans}" + (f"; most probable {r['most_likely']} {r['p_most_likely']:.2f}" if r['most_likely'] != r['answer'] else ''), fontsize=9, loc='left')
+        a.set_title(f"{Path(f).name}: {ans}" + (f"; most probable {r['most_likely']} {r['most_likely_p']:.2f}" if r['most_likely'] != r['answer'] else ''), fontsize=9, loc='left')
         w = r['windows']; mid = (w.start + w.end)/2
         for c in pred.classes: b.plot(mid, w[c], marker='o', ms=3, label=c)
         b.set_ylim(0, 1); b.set_xlim(0, dur); b.set_ylabel('window p', fontsize=8); b.tick_params(labelsize=7)

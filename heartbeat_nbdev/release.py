@@ -268,9 +268,9 @@ def model_card(meta:dict, # the released model.json
     L += ["", "## Rebuild it", "",
           "```sh", "flock /tmp/heavy.lock python tools/release_model.py   # CV (5 folds), all-data fit, float16 ONNX, card",
           "python tools/check_release.py                           # digest, card and recorded predictions agree", "```", "",
-          f"This build took {cv['wall_seconds']/60:.0f} min for the CV, {fit['wall_seconds']/60:.0f} min for the all-data fit"
-          + (f" and {r['quantise'].get('wall_seconds', 0)/60:.0f} min to choose the float32 tensors" if r.get('quantise', {}).get('wall_seconds') else '')
-          + f" on {fit['machine']} ({fit['cpu']}), with other jobs running. "
+          (f"This build took {cv['wall_seconds']/60:.0f} min for the CV, {fit['wall_seconds']/60:.0f} min for the all-data fit"
+           + (f" and {r['quantise']['wall_seconds']/60:.0f} min to choose the float32 tensors" if r.get('quantise', {}).get('wall_seconds') else '')
+           + f" on {fit['machine']} ({fit['cpu']}), with other jobs running. " if 'wall_seconds' in cv and 'wall_seconds' in fit else '') +
           "It needs the PASCAL folder (`$HEARTBEAT_DATA`) and torchvision's MobileNetV2 ImageNet file (`$HEARTBEAT_WEIGHTS`). "
           "The same seed on another CPU gives other weights (other kernels): a rebuild is a new version, with its own digest.", ""]
     return '\n'.join(L)
