@@ -13,11 +13,11 @@ import soundfile as sf
 from .audio import audio_info, AudioError
 
 # %% auto #0
-__all__ = ['LABELS', 'DATA_ENV', 'GET_DATA_HELP', 'ROOT_ENV', 'DATABASES', 'NO_PATIENT_IDS', 'YASEEN_LABELS', 'REC_COLS',
-           'AUDIO_EXTS', 'DB_COLS', 'CIRCOR_LOCATIONS', 'SEG_STATES', 'READERS', 'find_data_path', 'parse_name',
-           'check_database', 'database_candidates', 'find_database', 'have_database', 'read_table', 'get_recordings',
-           'read_pascal', 'read_physionet2016', 'read_circor2022', 'read_segmentation', 'read_yaseen2018',
-           'parse_datasets', 'get_database', 'get_datasets', 'have_data']
+__all__ = ['LABELS', 'DATA_ENV', 'GET_DATA_HELP', 'ROOT_ENV', 'DATABASES', 'NO_PATIENT_IDS', 'ALIASES', 'NAMES_HELP',
+           'YASEEN_LABELS', 'REC_COLS', 'AUDIO_EXTS', 'DB_COLS', 'CIRCOR_LOCATIONS', 'SEG_STATES', 'READERS',
+           'find_data_path', 'parse_name', 'check_database', 'database_candidates', 'find_database', 'have_database',
+           'read_table', 'get_recordings', 'read_pascal', 'read_physionet2016', 'read_circor2022', 'read_segmentation',
+           'read_yaseen2018', 'parse_datasets', 'get_database', 'get_datasets', 'have_data']
 
 # %% ../nbs/02_data.ipynb #209c99fc
 LABELS = ('artifact', 'extrahls', 'extrastole', 'murmur', 'normal')
@@ -76,10 +76,13 @@ DATABASES = {
                        size='1,000 clips', layout='N/, AS/, MR/, MS/, MVP/ (+ labels.csv: file,label)'),
 }
 NO_PATIENT_IDS = ('physionet2016', 'yaseen2018')
+ALIASES = {d['folder']: n for n, d in DATABASES.items() if d['folder'] != n}   # a database may be named by its folder: heartbeat-sounds is pascal
+NAMES_HELP = ', '.join(DATABASES) + ' (pascal is also heartbeat-sounds, the name of its folder)'
 
 def check_database(name:str) -> str:
-    "`name` if it is a supported database, else a `ValueError` listing them."
-    if name not in DATABASES: raise ValueError(f"unknown database {name!r}; choose from {', '.join(DATABASES)}")
+    "The database `name` stands for (itself, or the one whose folder it names: `heartbeat-sounds` is `pascal`), else a `ValueError` listing them."
+    name = ALIASES.get(name, name)
+    if name not in DATABASES: raise ValueError(f"unknown database {name!r}; choose from {NAMES_HELP}")
     return name
 
 def _repo_data() -> Path|None:
@@ -329,8 +332,7 @@ def parse_datasets(dataset:str|list|None) -> list[str]:
     "Database names from 'a,b' or a list; `ValueError` for unknown names. None means PASCAL."
     names = ['pascal'] if dataset is None else [n.strip() for n in (dataset.split(',') if isinstance(dataset, str) else dataset) if n.strip()]
     if not names: raise ValueError("no database named; choose from " + ', '.join(DATABASES))
-    for n in names: check_database(n)
-    return list(dict.fromkeys(names))
+    return list(dict.fromkeys(check_database(n) for n in names))
 
 def get_database(name:str, path:str|Path|None=None) -> pd.DataFrame:
     "The `DB_COLS` recordings table of one database."

@@ -12,7 +12,7 @@ import os, sys, re, json, hashlib, shutil, subprocess, tempfile, time, warnings,
 from pathlib import Path
 import urllib.request, urllib.error, http.client
 from tqdm.auto import tqdm
-from .data import check_database, database_candidates, DATABASES, find_database, GET_DATA_HELP, get_database, LABELS, ROOT_ENV
+from .data import ALIASES, NAMES_HELP, check_database, parse_datasets, database_candidates, DATABASES, find_database, GET_DATA_HELP, get_database, LABELS, ROOT_ENV
 from .fixtures import synth_circor2022, synth_physionet2016
 
 # %% auto #0
@@ -257,13 +257,14 @@ def data_cli(argv:list|None=None) -> int:
     sub = ap.add_subparsers(dest='cmd', required=True)
     sub.add_parser('list', help='every supported database, and whether and where it is found')
     c = sub.add_parser('check', help='validate a local copy: layout, counts, labels with no file, files with no label, checksums')
-    c.add_argument('name', help=', '.join(DATABASES)); c.add_argument('--data', default=None, help='the database folder (default: found as `list` shows)')
+    c.add_argument('name', help=NAMES_HELP); c.add_argument('--data', default=None, help='the database folder (default: found as `list` shows)')
     c.add_argument('--no-checksums', action='store_true', help='skip the SHA256SUMS check')
     g = sub.add_parser('download', help="fetch a database from its official source into DIR/<folder>")
-    g.add_argument('name', help=', '.join(DATABASES)); g.add_argument('--to', required=True, help='parent folder (use it as $HEARTBEAT_DATA_ROOT)')
+    g.add_argument('name', help=NAMES_HELP); g.add_argument('--to', required=True, help='parent folder (use it as $HEARTBEAT_DATA_ROOT)')
     g.add_argument('--base-url', default=None, help=f'PhysioNet mirror (default: ${DOWNLOAD_ENV}, then {PHYSIONET_BASE})')
     g.add_argument('--quiet', action='store_true', help='no progress bar')
     a = ap.parse_args(argv)
+    if a.cmd != 'list': a.name = ALIASES.get(a.name, a.name)   # one vocabulary: the folder's name works too
     if a.cmd == 'list': print('\n'.join(list_report())); return 0
     if a.cmd == 'check':
         ok, lines = check_report(a.name, a.data, not a.no_checksums); print('\n'.join(lines)); return 0 if ok else 1

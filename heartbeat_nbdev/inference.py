@@ -17,12 +17,75 @@ from fastcore.script import call_parse
 from .core import atomic_write_text
 from .audio import AudioError
 from .cycles import heart_rate, RHYTHM_FIELDS
-from .model import apply_threshold, is_ensemble, load_model, ModelError, OnnxRunner, read_ensemble, read_model_meta, temperature_scale, TorchRunner, UNCERTAIN_THRESHOLD, window_batch
+from .model import check_meta, file_sha256, apply_threshold, is_ensemble, load_model, ModelError, OnnxRunner, read_ensemble, read_model_meta, temperature_scale, TorchRunner, UNCERTAIN_THRESHOLD, window_batch
 
 # %% auto #0
-__all__ = ['AUDIO_EXTS', 'DeviceError', 'check_device', 'check_threshold', 'Predictor', 'wav_truncated', 'one_blas_thread',
-           'prepare_recording', 'pool_answer', 'recording_result', 'predict', 'plot_windows', 'expand_inputs',
-           'result_row', 'predict_batches', 'predict_files', 'model_warnings', 'predict_cli']
+__all__ = ['AUDIO_EXTS', 'package_dir', 'released_dir', 'bundled_recordings', 'is_onnx_only', 'read_sums', 'read_onnx_model_meta',
+           'model_version', 'DeviceError', 'check_device', 'check_threshold', 'Predictor', 'wav_truncated',
+           'one_blas_thread', 'prepare_recording', 'pool_answer', 'recording_result', 'predict', 'plot_windows',
+           'expand_inputs', 'result_row', 'predict_batches', 'predict_files', 'model_warnings', 'answer_line',
+           'demo_figure', 'predict_cli']
+
+# %% ../nbs/14_inference.ipynb #8095da81
+def package_dir() -> Path:
+    "The installed `heartbeat_nbdev` package folder."
+    import heartbeat_nbdev
+    return Path(heartbeat_nbdev.__file__).resolve().parent
+
+def released_dir() -> Path:
+    "The folder of the model that ships with the package."
+    return package_dir()/'released'
+
+def bundled_recordings() -> list[Path]:
+    "The recordings bundled with the package (one per PASCAL label), sorted by name."
+    return sorted((package_dir()/'recordings').glob('*.wav'))
+
+# %% ../nbs/14_inference.ipynb #efb2b271
+def is_onnx_only(path:str|Path) -> bool:
+    "True when `path` is a model folder whose `model.json` names an ONNX file as its weights (as the released model's does)."
+    try: return str(json.loads((Path(path)/'model.json').read_text()).get('weights', '')).endswith('.onnx')
+    except (OSError, ValueError, AttributeError): return False
+
+def read_sums(path:str|Path) -> dict:
+    "{file name: SHA-256} from a `SHA256SUMS` file (`sha256sum` format); `ModelError` if it is malformed or names a path outside its folder."
+    out = {}
+    for i, line in enumerate(Path(path).read_text().splitlines(), 1):
+        if not line.strip(): continue
+        h, sep, name = line.partition('  ')
+        name = name.lstrip('*')
+        if not sep or len(h) != 64 or any(c not in '0123456789abcdef' for c in h) or not name or Path(name).name != name:
+            raise ModelError(f"{path}: line {i} is not '<sha256>  <file name>' for a file in its folder: {line[:80]!r}")
+        out[name] = h
+    return out
+
+def read_onnx_model_meta(path:str|Path, # a model folder whose model.json names model.onnx as its weights
+                        ) -> dict:
+    "The checked `model.json` of an ONNX-only model folder: fields as `model.check_meta` checks them, `model.onnx` matching `onnx_sha256`, and every file of `SHA256SUMS` (if there is one) matching; `ModelError` naming the problem."
+    path = Path(path)
+    def fail(msg): return ModelError(f"cannot load model {path}: {msg}")
+    try: meta = json.loads((path/'model.json').read_text())
+    except FileNotFoundError: raise fail("model.json not found") from None
+    except (ValueError, UnicodeDecodeError) as e: raise fail(f"model.json is not valid JSON ({e})") from None
+    try: check_meta(meta)
+    except ModelError as e: raise fail(f"model.json: {e}") from None
+    wf = path/meta['weights']
+    if not wf.is_file(): raise fail(f"{meta['weights']} not found in the folder")
+    if not isinstance(meta.get('onnx_sha256'), str) or not isinstance(meta.get('weights_sha256'), str):
+        raise fail("model.json needs onnx_sha256 and weights_sha256 for an ONNX-only model")
+    if file_sha256(wf) != meta['onnx_sha256']: raise fail(f"{meta['weights']} does not match model.json (SHA-256 differs): changed, damaged or swapped")
+    if (path/'SHA256SUMS').is_file():
+        try: sums = read_sums(path/'SHA256SUMS')
+        except ModelError as e: raise fail(str(e)) from None
+        for n, h in sums.items():
+            if not (path/n).is_file(): raise fail(f"SHA256SUMS lists {n}, which is missing")
+            if file_sha256(path/n) != h: raise fail(f"{n} does not match SHA256SUMS: changed or damaged")
+    return meta
+
+def model_version(meta:dict, path:str|Path) -> str:
+    "How an answer names the model that gave it: the release name and version of a released model, else its folder and the start of its weights' SHA-256."
+    r = meta.get('release') or {}
+    if r.get('name') and r.get('version'): return f"{r['name']} {r['version']}"
+    return f"{path} ({(meta.get('weights_sha256') or 'no checksum')[:12]})"
 
 # %% ../nbs/14_inference.ipynb #4e2f3b17
 class DeviceError(ValueError):
@@ -59,7 +122,7 @@ class _MeanRunner:
 
 class Predictor:
     "A saved model (or ensemble of models) ready to classify recordings."
-    def __init__(self, model_dir:str|Path, # folder written by `save_model` / `heartbeat-train` (or an ensemble folder, `write_ensemble`)
+    def __init__(self, model_dir:str|Path|None=None, # folder written by `save_model` / `heartbeat-train`, an ensemble folder (`write_ensemble`); default: the released model (`release.released_dir()`)
                  device:str|None=None, # torch backend: default cuda if available, else cpu
                  threshold:float|None=None, # below this pooled probability the answer is 'uncertain' (default: the model's operating point, else 0.5)
                  backend:str='auto', # 'auto', 'onnx' or 'torch'
@@ -67,12 +130,15 @@ class Predictor:
                 ):
         if backend not in ('auto', 'onnx', 'torch'): raise ValueError(f"unknown backend {backend!r}: use auto, onnx or torch")
         device = check_device(device)
-        self.dir, ens = Path(model_dir), None
+        self.dir, ens = Path(released_dir() if model_dir is None else model_dir), None
+        onnx_only = is_onnx_only(self.dir)   # the released model ships model.onnx alone
         if is_ensemble(self.dir):   # several models: the mean of their probabilities, with the ensemble's operating point
             ens, metas = read_ensemble(self.dir)
             self.members = [Predictor(self.dir/n, device, threshold, backend, threads) for n in ens['members']]
             self.meta = {**metas[0], 'operating_point': ens.get('operating_point'), 'ensemble': ens}
-        else: self.meta, self.members = read_model_meta(model_dir), []
+        elif onnx_only: self.meta, self.members = read_onnx_model_meta(self.dir), []
+        else: self.meta, self.members = read_model_meta(self.dir), []
+        self.version = model_version(self.meta, self.dir)   # every answer names the model that gave it
         from heartbeat_nbdev.spectrogram import SpecConfig   # here, not at the top: keeps `heartbeat-predict --help` light (librosa)
         m = self.meta
         self.cfg, self.classes = SpecConfig.from_dict(m['spec_config']), list(m['classes'])
@@ -85,6 +151,10 @@ class Predictor:
             self.run = _MeanRunner([p.run for p in self.members])
             self.backend = '+'.join(sorted({p.backend for p in self.members})); return
         onnx_file = self.dir/'model.onnx'
+        if onnx_only:
+            if backend == 'torch' or device not in (None, 'cpu'):
+                raise ModelError(f"cannot load model {self.dir}: it holds ONNX weights only (no PyTorch weights); use the onnx backend, on the CPU")
+            backend = 'onnx'
         if backend == 'onnx':
             if device not in (None, 'cpu'): raise DeviceError(f"the onnx backend runs on the CPU; use --backend torch for {device}")
             if not onnx_file.is_file(): raise ModelError(f"cannot load model {self.dir}: no model.onnx; write it with `heartbeat-export --model {self.dir} --onnx`")
@@ -165,9 +235,11 @@ def recording_result(pred, r:dict, p:np.ndarray) -> dict:
     wins = pd.DataFrame(p, columns=pred.classes)
     wins.insert(0, 'start', r['starts']); wins.insert(1, 'end', r['starts'] + pred.cfg.window_s)
     wins['pred'] = apply_threshold(p, pred.classes, 0., pred.weights)
+    top = pred.classes[int(np.argmax(pooled))]
     return dict(file=r['file'], duration=r['duration'], n_windows=len(p), padded=r['padded'],
                 probs=dict(zip(pred.classes, map(float, pooled))), pred=c, prob=float(pooled[pred.classes.index(c)]),
-                answer=answer, warning=r['warning'], **r['rhythm'], segmentation=r['segmentation'], windows=wins)
+                answer=answer, most_likely=top, most_likely_p=float(pooled.max()), model=pred.version, warning=r['warning'], **r['rhythm'],
+                segmentation=r['segmentation'], windows=wins)
 
 def predict(pred:Predictor, # from `Predictor(model_dir)`
             audio:str|Path|np.ndarray, # audio file path, or samples
@@ -220,7 +292,8 @@ def result_row(o:dict) -> dict:
     "The row `predict_files` (and `heartbeat-predict --csv/--json-out`) gives a `predict` result: file, answer, pred, prob, duration, n_windows, p_<class>, warning."
     return dict(file=o['file'], answer=o['answer'], pred=o['pred'], prob=round(o['prob'], 4), duration=round(o['duration'], 2),
                 n_windows=o['n_windows'], **{f'p_{c}': round(v, 4) for c, v in o['probs'].items()}, warning=o['warning'] or '',
-                **{k: o[k] for k in RHYTHM_FIELDS}, rhythm_warning=o['rhythm_warning'])
+                **{k: o[k] for k in RHYTHM_FIELDS}, rhythm_warning=o['rhythm_warning'], most_likely=o['most_likely'],
+                most_likely_p=round(o['most_likely_p'], 4), model=o['model'])
 
 def predict_batches(pred:Predictor, # from `Predictor(model_dir)`
                     files:list, # audio files (paths, as they should be named in the results)
@@ -269,20 +342,59 @@ def _records(df) -> list[dict]:
     "Rows as dicts, NaN (a heart rate not found) as None: JSON has no NaN."
     return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()} for r in df.to_dict('records')]
 
+def answer_line(row:dict, # a row of `predict_files`' table
+                width:int=0, # pad the file name to this width
+               ) -> str:
+    "One short line for a predicted recording: file name, answer, its probability, and the most probable class when the operating point answered another one."
+    name = Path(row['file']).name.ljust(width)
+    if row['answer'] == 'uncertain':
+        return f"{name}  uncertain   no class reaches the threshold (most probable: {row['most_likely']} {row['most_likely_p']:.2f})"
+    line = f"{name}  {row['answer']:<10}  p={row['prob']:.2f}"
+    if row['most_likely'] != row['answer']: line += f"  (most probable: {row['most_likely']} {row['most_likely_p']:.2f}; the operating point weights {row['answer']} up)"
+    return line
+
+def demo_figure(pred:Predictor, files:list, out:str|Path) -> Path:
+    "One figure for `files`, a row each: the recording's log-mel spectrogram, titled with the answer, beside its per-window probabilities; written to `out`."
+    import matplotlib; matplotlib.use('Agg', force=False); import matplotlib.pyplot as plt
+    from heartbeat_nbdev.spectrogram import load_audio, logmel, to_image
+    n = len(files)
+    fig, axs = plt.subplots(n, 2, figsize=(11, 1.9*n + 0.6), dpi=80, gridspec_kw=dict(width_ratios=[1.6, 1]), squeeze=False)
+    for i, f in enumerate(files):
+        r = predict(pred, f); y = load_audio(f, pred.cfg); dur = len(y)/pred.cfg.sr
+        a, b = axs[i]
+        a.imshow(to_image(logmel(y, pred.cfg), pred.cfg), aspect='auto', cmap='magma', extent=(0, dur, 0, pred.cfg.n_mels))
+        a.set_ylabel('mel band', fontsize=8); a.tick_params(labelsize=7)
+        ans = r['answer'] + (f" (p={r['prob']:.2f})" if r['answer'] != 'uncertain' else '')
+        a.set_title(f"{Path(f).name}: {ans}" + (f"; most probable {r['most_likely']} {r['most_likely_p']:.2f}" if r['most_likely'] != r['answer'] else ''), fontsize=9, loc='left')
+        w = r['windows']; mid = (w.start + w.end)/2
+        for c in pred.classes: b.plot(mid, w[c], marker='o', ms=3, label=c)
+        b.set_ylim(0, 1); b.set_xlim(0, dur); b.set_ylabel('window p', fontsize=8); b.tick_params(labelsize=7)
+        if i == n - 1: a.set_xlabel('s', fontsize=8); b.set_xlabel('window centre (s)', fontsize=8)
+    axs[0, 1].legend(fontsize=7, ncol=len(pred.classes), loc='lower center', bbox_to_anchor=(0.5, 1.05), frameon=False, handlelength=1)
+    fig.suptitle(f"{pred.version}: spectrogram and per-window probabilities (uncalibrated) of each recording", fontsize=10, x=0.01, ha='left')
+    fig.tight_layout(); fig.savefig(out); plt.close(fig)
+    return Path(out)
+
 @call_parse
-def predict_cli(*inputs:Annotated[str, "audio files or folders", {'nargs': '+'}],
-                model:str='models/resnet50', # model folder written by heartbeat-train (one model, or an ensemble: --seeds)
-                csv:str=None, # write the results as CSV here
-                json_out:str=None, # write the results (and errors) as JSON here
+def predict_cli(*inputs:Annotated[str, "audio files or folders", {'nargs': '*'}],
+                model:str=None, # model folder written by heartbeat-train (one model, or an ensemble: --seeds); default: the model that ships with the package
+                csv:str=None, # write the full table (every class's probability) as CSV here
+                json_out:str=None, # write the full table (and errors) as JSON here
                 threshold:float=None, # pooled probability below which the answer is 'uncertain' (default: the model's operating point, else 0.5)
                 device:str=None, # cpu or cuda (default: cuda if available)
                 backend:str='auto', # onnx, torch, or auto (ONNX Runtime when model.onnx is there and no GPU is)
+                demo:bool=False, # predict the recordings bundled with the package (no data or network needed) and write heartbeat-demo.png here
+                figure:str='heartbeat-demo.png', # with --demo: the figure's file
                 quiet:bool=False, # no progress bar
                ):
-    "Classify heart-sound recordings with a trained model; exit code 1 if any file failed, 2 if the model or an argument is unusable."
+    "Classify heart-sound recordings (one line per recording: file, answer, its probability); exit code 1 if any file failed, 2 if the model or an argument is unusable."
     def err(msg, rc): print(f"error: {msg}", file=sys.stderr); return rc
+    if demo:
+        inputs = tuple(inputs) + tuple(map(str, bundled_recordings()))
+    if not inputs: return err("give audio files or folders to classify (or --demo for the bundled recordings)", 2)
     try:
         _check_output(csv, 'csv'); _check_output(json_out, 'json-out')
+        if demo: _check_output(figure, 'figure')
         if threshold is not None: check_threshold(threshold)
         several = len(inputs) > 1 or any(Path(i).is_dir() for i in inputs)   # predicted on one thread per core: ONNX Runtime gets one thread each
         P = Predictor(model, device=device, threshold=threshold, backend=backend, threads=1 if several else None)
@@ -292,14 +404,18 @@ def predict_cli(*inputs:Annotated[str, "audio files or folders", {'nargs': '+'}]
     for w in model_warnings(P.meta): print(f"warning: model {model}: {w}", file=sys.stderr)
     ok, bad, skipped = predict_files(P, inputs, progress=not quiet)
     if csv: atomic_write_text(Path(csv), ok.to_csv(index=False))
-    if json_out: atomic_write_text(Path(json_out), json.dumps(dict(model=str(model), backend=P.backend, threshold=P.threshold, results=_records(ok),
-                                                                     errors=bad.to_dict('records'), skipped=skipped.to_dict('records')), indent=1))
-    if not csv and not json_out and len(ok): print(ok.to_string(index=False))
+    if json_out: atomic_write_text(Path(json_out), json.dumps(dict(model=P.version, model_dir=str(P.dir), backend=P.backend, threshold=P.threshold,
+                                                                     results=_records(ok), errors=bad.to_dict('records'), skipped=skipped.to_dict('records')), indent=1))
+    if len(ok):
+        print(f"model: {P.version} ({P.backend}); answer = the operating point's choice, p = its probability")
+        w = min(48, max(len(Path(f).name) for f in ok.file))
+        for row in ok.to_dict('records'): print(answer_line(row, w))
     for f, e in bad.itertuples(index=False): print(f"failed: {e}", file=sys.stderr)
     for f, why in skipped.itertuples(index=False): print(f"skipped: {f}: {why}", file=sys.stderr)
     for f, w in ok[ok.warning != ''][['file', 'warning']].itertuples(index=False) if len(ok) else []: print(f"warning: {f}: {w}", file=sys.stderr)
     if not len(ok) and not len(bad): return err(f"no audio files found in {', '.join(inputs)}", 1)
-    print(f"{len(ok)} predicted, {len(bad)} failed, {len(skipped)} skipped", file=sys.stderr)
+    if demo and len(ok): print(f"wrote {demo_figure(P, list(ok.file), figure)} (spectrograms, per-window probabilities, answers)")
+    print(f"{len(ok)} predicted, {len(bad)} failed, {len(skipped)} skipped" + ('' if csv or json_out else '; the full table (every class\'s probability): --csv FILE or --json-out FILE'), file=sys.stderr)
     return 1 if len(bad) else 0
 
 # %% ../nbs/14_inference.ipynb #6e72337f

@@ -17,7 +17,8 @@ For every notebook in nbs/ whose name does not start with `_` or `.` (index.ipyn
 Pages are named as nbdev names them (`02_data.ipynb` -> `data.html`), so nbdev's symbol links (`_modidx.py`) resolve.
 `api.html` lists every public function and class of the package (nbdev's `show_doc`: signature, docstring, docments
 parameters) with a link to the notebook that defines it. Tables sit in a `.table-wrap` box that scrolls sideways when
-they are wider than the page. `site.json` records each page's title, figure count and real-result figure count for
+they are wider than the page. `site.json` records each page's title, figure count, the figures saved in its notebook
+(`saved_figures`: a build without the data must not lose them) and real-result figure count for
 `tools/check_docs_site.py`. With `--no-exec` nothing is executed except what `show_doc` needs (as `nbdev-docs` does).
 """
 import argparse, html, json, os, re, shutil, sys, time, traceback, importlib, pkgutil, inspect
@@ -202,6 +203,7 @@ def render_notebook(fn, execute_nb=True, start_method='fork'):
             NBProcessor(nb=nb, procs=[populate_language, add_show_docs], rm_directives=False, process=True)
             for c in nb.cells: c.metadata = AttrDict(c.get('metadata', {}))  # the added cells' metadata is a plain dict
             warning = title_cell_warning(nb, fn)
+            saved = n_figures(nb)   # the figures committed in the notebook: the page must show at least as many
             execute(nb, fn, cfg, docs_only=not execute_nb)
             tag_real_cells(nb)
             has_real = any(REAL_FLAG in c.metadata.get('tags', []) for c in nb.cells)
@@ -215,7 +217,7 @@ def render_notebook(fn, execute_nb=True, start_method='fork'):
         nbf.metadata.pop('widgets', None)
         body, _ = exporter().from_notebook_node(nbf)
         return dict(page=nbpath2html(fn).name, src=fn.name, title=str(title), description=str(fm.get('description', '')),
-                    body=body, figures=n_figures(nb), real=has_real, real_figures=n_figures(nb, real_only=True),
+                    body=body, figures=n_figures(nb), saved_figures=saved, real=has_real, real_figures=n_figures(nb, real_only=True),
                     secs=time.time() - t0, error=None, warning=warning)
     except NotebookError as e: return dict(src=fn.name, error=str(e))
     except Exception: return dict(src=fn.name, error=f"{fn.name}: docs processing failed\n{traceback.format_exc()}")
@@ -445,7 +447,7 @@ def main():
         copy_local_assets(body, nbs_path, out)
     manifest = dict(project=cfg.title, executed=not a.no_exec,
                     pages=[dict(page=r['page'], title=r['title'], source=r['src'] and f'{nbs_path.name}/{r["src"]}',
-                                figures=r['figures'], real=bool(r.get('real')), real_figures=r.get('real_figures', 0))
+                                figures=r['figures'], saved_figures=r.get('saved_figures', 0), real=bool(r.get('real')), real_figures=r.get('real_figures', 0))
                            for r in pages])
     (out/'site.json').write_text(json.dumps(manifest, indent=1))
     print(f"build_docs: wrote {len(pages)} pages to {out} in {time.time() - t0:.1f}s")

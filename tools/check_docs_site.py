@@ -10,11 +10,13 @@ the DevTools protocol on a pipe (`--remote-debugging-pipe`: no extra packages), 
 - the figures: every `<img>` decoded to a non-empty image (naturalWidth/Height > 0), and the page shows at least as
   many figures (decoded `<img>` plus visible inline `<svg>`) as its notebook has image outputs, and at least one on
   every page (a site built with --no-exec has no figures, and they are not checked);
+- the saved figures: every page shows at least as many figures as its notebook holds saved image outputs (built
+  without the data, a cell that needs it must keep its saved figure: flag it `#| real`), executed or not;
 - the real results: each page of `REAL_PAGES`, and every page whose notebook has `#| real` cells (site.json), shows at
   least the given number of decoded figures inside those cells (`.celltag_real`: outputs saved by
   `tools/run_real_results.py` from the real data and a trained model), whether or not the site was executed;
 - the width: nothing pushes the page sideways (the document is no wider than the 1280 px window; wide tables must
-  scroll inside their own box).
+  scroll inside their own box), and on the pages of `FIT_PAGES` (Results, the home page) no table scrolls at all.
 
 A screenshot of each page (its top 1280x2000) goes to `_site/_screenshots/<page>.png`, and, when the first figure is
 further down, one of the area from that figure to `<page>-figure.png`. One line per page, then `N passed, M failed`;
@@ -28,6 +30,8 @@ CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic
                   '--hide-scrollbars', '--window-size=1280,2000']
 WIDTH, HEIGHT = 1280, 2000
 # Pages that must show real results (figures from the real data / the trained model), and how many at least
+# Pages whose tables must fit the 1280 px window without scrolling sideways even inside their own box
+FIT_PAGES = ('results.html', 'index.html')
 REAL_PAGES = {'explore.html': 3, 'spectrograms.html': 2, 'train.html': 2, 'analysis.html': 5, 'baseline.html': 1}
 
 # What the page reports about itself, once every <img> has finished loading and decoding
@@ -41,6 +45,7 @@ PROBE = """(async () => {
           svgs: svgs.length,
           real_figs: [...document.querySelectorAll('.celltag_real img')].filter(i => i.naturalWidth > 0 && i.naturalHeight > 0).length,
           overflow: Math.max(document.documentElement.scrollWidth, document.body.scrollWidth) - window.innerWidth,
+          scroll_tables: [...document.querySelectorAll('.table-wrap')].filter(e => e.scrollWidth > e.clientWidth + 1).length,
           wide: [...document.querySelectorAll('main *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
                   .filter(e => !e.closest('.table-wrap, pre, .output_area, .input_area'))
                   .slice(0, 3).map(e => e.tagName.toLowerCase() + (e.className ? '.' + String(e.className).split(' ')[0] : '')),
@@ -148,10 +153,15 @@ def check_page(info, expect, executed=True, page=''):
     figs = sum(1 for i in info['imgs'] if i['w'] > 0 and i['h'] > 0) + info['svgs']
     want = max(expect.get('figures', 1), 1) if executed else 0  # every page of an executed build shows a figure
     if want and figs < want: probs.append(f"{figs} figure(s) rendered, expected {want} or more")
+    saved = expect.get('saved_figures', 0)   # executed or not, with or without the data: the notebook's saved figures stay
+    if figs < saved: probs.append(f"{figs} figure(s) rendered but its notebook holds {saved} saved figure(s): a cell that needs the data "
+                                  "replaced its saved output (flag it `#| real`)")
     want_real = max(REAL_PAGES.get(page, 0), 1 if expect.get('real') else 0)
     if info['real_figs'] < want_real:
         probs.append(f"{info['real_figs']} real-result figure(s) in `#| real` cells, expected {want_real} or more "
                      "(run `python tools/run_real_results.py` and commit the notebooks)")
+    if page in FIT_PAGES and info.get('scroll_tables'):
+        probs.append(f"{info['scroll_tables']} table(s) scroll sideways at {WIDTH} px (this page's tables must fit)")
     if info['overflow'] > 0:
         probs.append(f"the page is {info['overflow']} px wider than the window (sideways scrolling): {info['wide']}")
     return probs, figs, want

@@ -4,8 +4,11 @@
     python tools/make_readme.py --check  # exit 1 if README.md is out of step with nbs/index.ipynb
 
 Markdown cells are copied as they are, except that a line `<!-- include: PATH -->` (PATH relative to the repository
-root, e.g. a table under bench/results/) is replaced by that file's text, so README's tables are generated from the
-committed results (tools/build_docs.py expands the same lines); code cells become fenced Python blocks with their
+root, e.g. a table under bench/results/) is replaced by that file's text (`<!-- include: PATH narrow -->`: the table
+made to fit a page, see `narrow`), so README's tables are generated from the
+committed results (tools/build_docs.py expands the same lines), and images and links relative to nbs/ (`images/x.png`,
+`model_card.html`-style page links are left alone) are rewritten relative to the repository root (`nbs/images/x.png`);
+code cells become fenced Python blocks with their
 `#|` directive lines removed; cells flagged `#| hide` or `#| echo: false` are left out.
 """
 import json, sys, re
@@ -13,22 +16,38 @@ from pathlib import Path
 
 root = Path(__file__).resolve().parents[1]
 
-_re_include = re.compile(r'^<!-- include: (\S+) -->$', re.M)
+_re_include = re.compile(r'^<!-- include: (\S+)( narrow)? -->$', re.M)
+_SHORT = {'balanced_accuracy': 'balanced accuracy', 'macro_f1': 'macro-F1', 'ece': 'ECE', 'lever': 'row'}
+_DROP = ('runs', 'setA_balanced_accuracy', 'setB_balanced_accuracy', 'min_per_fold')
+
+def narrow(table:str) -> str:
+    "A Markdown table made to fit a page: the columns of `_DROP` left out, short headers, each 'mean ± std' on two lines."
+    lines = table.strip().splitlines()
+    cells = lambda l: [c.strip() for c in l.strip().strip('|').split('|')]
+    head, rows = cells(lines[0]), [cells(l) for l in lines[2:]]
+    keep = [i for i, h in enumerate(head) if h not in _DROP]
+    two = lambda v: v.replace(' ± ', '<br><small>± ') + '</small>' if ' ± ' in v else v
+    name = lambda h: _SHORT.get(h, h.replace('recall_', '').replace('_', ' '))
+    return '\n'.join(['| ' + ' | '.join(name(head[i]) for i in keep) + ' |', '|' + '---|'*len(keep)] +
+                     ['| ' + ' | '.join(two(r[i]) if i < len(r) else '' for i in keep) + ' |' for r in rows])
 
 def expand_includes(md:str) -> str:
-    "Markdown with every `<!-- include: PATH -->` line replaced by the text of PATH (relative to the repository root)."
+    "Markdown with every `<!-- include: PATH -->` line replaced by the text of PATH (relative to the repository root); `<!-- include: PATH narrow -->` includes a table `narrow`ed to fit a page."
     def sub(m):
         f = root/m.group(1)
         if not f.is_file(): sys.exit(f"{m.group(0)}: {f} not found")
-        return f.read_text().strip()
+        txt = f.read_text().strip()
+        return narrow(txt) + f"\n\n<small>The table of `{m.group(1)}`, some columns left out.</small>" if m.group(2) else txt
     return _re_include.sub(sub, md)
+
+_re_img = re.compile(r'(!\[[^\]]*\]\()(images/)')
 
 def render(nb_path=root/'nbs'/'index.ipynb') -> str:
     nb = json.loads(Path(nb_path).read_text())
     parts = ['<!-- Generated from nbs/index.ipynb by tools/make_readme.py: edit the notebook, not this file. -->']
     for c in nb['cells']:
         src = ''.join(c['source'])
-        if c['cell_type'] == 'markdown': parts.append(expand_includes(src.strip()))
+        if c['cell_type'] == 'markdown': parts.append(_re_img.sub(r'\1nbs/\2', expand_includes(src.strip())))
         elif c['cell_type'] == 'code':
             lines = src.splitlines()
             if any(re.match(r'#\|\s*(hide\b|echo:\s*false)', l) for l in lines): continue
