@@ -17,7 +17,7 @@ from fastcore.script import call_parse
 from .core import atomic_write_text
 from .audio import AudioError
 from .cycles import heart_rate, RHYTHM_FIELDS
-from .model import check_meta, file_sha256, apply_threshold, is_ensemble, load_model, ModelError, OnnxRunner, read_ensemble, read_model_meta, temperature_scale, TorchRunner, UNCERTAIN_THRESHOLD, window_batch
+from .model import check_meta, file_sha256, read_json_file, apply_threshold, is_ensemble, load_model, ModelError, OnnxRunner, read_ensemble, read_model_meta, temperature_scale, TorchRunner, UNCERTAIN_THRESHOLD, window_batch
 
 # %% auto #0
 __all__ = ['AUDIO_EXTS', 'package_dir', 'released_dir', 'bundled_recordings', 'is_onnx_only', 'read_sums', 'read_onnx_model_meta',
@@ -63,9 +63,7 @@ def read_onnx_model_meta(path:str|Path, # a model folder whose model.json names 
     "The checked `model.json` of an ONNX-only model folder: fields as `model.check_meta` checks them, `model.onnx` matching `onnx_sha256`, and every file of `SHA256SUMS` (if there is one) matching; `ModelError` naming the problem."
     path = Path(path)
     def fail(msg): return ModelError(f"cannot load model {path}: {msg}")
-    try: meta = json.loads((path/'model.json').read_text())
-    except FileNotFoundError: raise fail("model.json not found") from None
-    except (ValueError, UnicodeDecodeError) as e: raise fail(f"model.json is not valid JSON ({e})") from None
+    meta = read_json_file(path/'model.json', fail)
     try: check_meta(meta)
     except ModelError as e: raise fail(f"model.json: {e}") from None
     wf = path/meta['weights']

@@ -18,9 +18,9 @@ from .backbones import is_lite, lite_keys, new_model, ARCHS, imagenet_state_dict
 # %% auto #0
 __all__ = ['UNCERTAIN', 'UNCERTAIN_THRESHOLD', 'ENSEMBLE_FORMAT', 'MAX_MEMBERS', 'IMAGENET_STATS', 'backbone_state_dict',
            'base_model', 'body_head_model', 'num_features', 'apply_threshold', 'temperature_scale', 'ModelError',
-           'check_operating_point', 'check_meta', 'answer_sha256', 'write_model', 'read_model_meta', 'load_model',
-           'is_ensemble', 'write_ensemble', 'read_ensemble', 'window_batch', 'fed_model', 'TorchRunner', 'OnnxRunner',
-           'export_onnx', 'export_cli']
+           'check_operating_point', 'check_meta', 'answer_sha256', 'write_model', 'read_json_file', 'read_model_meta',
+           'load_model', 'is_ensemble', 'write_ensemble', 'read_ensemble', 'window_batch', 'fed_model', 'TorchRunner',
+           'OnnxRunner', 'export_onnx', 'export_cli']
 
 # %% ../nbs/11_model.ipynb #rl000058
 def backbone_state_dict(path:str|Path, # a model folder written by `write_model` (e.g. by `heartbeat-train`)
@@ -183,6 +183,12 @@ def write_model(model, # a PyTorch module (fastai body + head)
     return meta
 
 # %% ../nbs/11_model.ipynb #72b8b90f
+def read_json_file(path:str|Path, fail) -> object:
+    "The JSON in `path`; the exception `fail(message)` raised when the file is missing or not JSON."
+    try: return json.loads(Path(path).read_text())
+    except FileNotFoundError: raise fail(f"{Path(path).name} not found") from None
+    except (ValueError, UnicodeDecodeError) as e: raise fail(f"{Path(path).name} is not valid JSON ({e})") from None
+
 def read_model_meta(path:str|Path, # a model folder written by `write_model`
                     check_weights:bool=True, # verify the weights' checksum and their own metadata
                    ) -> dict:
@@ -287,9 +293,7 @@ def read_ensemble(path:str|Path, check_weights:bool=True) -> tuple[dict, list[di
     "(checked `ensemble.json`, the members' checked metadata); `ModelError` (\"cannot load model DIR: ...\") on any problem."
     path = Path(path)
     def fail(msg): return ModelError(f"cannot load model {path}: {msg}")
-    try: ens = json.loads((path/'ensemble.json').read_text())
-    except FileNotFoundError: raise fail("ensemble.json not found") from None
-    except (ValueError, UnicodeDecodeError) as e: raise fail(f"ensemble.json is not valid JSON ({e})") from None
+    ens = read_json_file(path/'ensemble.json', fail)
     if not isinstance(ens, dict) or ens.get('format') != ENSEMBLE_FORMAT: raise fail(f"ensemble.json: format is not {ENSEMBLE_FORMAT!r}")
     ms = ens.get('members')
     if not isinstance(ms, list) or not ms or not all(isinstance(m, str) and m for m in ms): raise fail("ensemble.json: members must be a list of folder names")

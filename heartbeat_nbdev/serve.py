@@ -65,12 +65,9 @@ def decode_pcm(data:bytes, # little-endian interleaved samples
     return (np.frombuffer(data, dt).astype(np.float32)/scale).reshape(-1, channels), sr
 
 # %% ../nbs/21_serve.ipynb #97b77d49
-def _heart_rate(y:np.ndarray, sr:int) -> float|None:
-    "Beats per minute by `cycles.segment`, or None when no rhythm is found."
-    from heartbeat_nbdev.cycles import segment, rhythm_features
-    try: hr = rhythm_features(segment(y, sr))['heart_rate']
-    except (ValueError, IndexError, ZeroDivisionError): return None
-    return round(float(hr), 1) if hr is not None and math.isfinite(hr) else None
+def _finite(v):
+    "JSON has no NaN: a value not measured (a heart rate where no rhythm was found) is None."
+    return None if isinstance(v, float) and not math.isfinite(v) else v
 
 def _window_list(pred:Predictor, starts, P:np.ndarray, preds=None) -> list[dict]:
     "Each window's start, end, class (the decision rule's, unless given as `preds`) and probabilities."
@@ -79,13 +76,13 @@ def _window_list(pred:Predictor, starts, P:np.ndarray, preds=None) -> list[dict]
             for s, c, p in zip(starts, preds, P)]
 
 def result_json(pred:Predictor, o:dict, # a `predict` result
-                y:np.ndarray|None=None, # its prepared samples: the heart rate is measured on them
+                y:np.ndarray|None=None, # its prepared samples (unused: the heart rhythm comes with `o`, as `heartbeat-predict` gives it)
                ) -> dict:
     "The service's answer for one recording: `result_row`'s fields, probabilities, `uncertain`, windows, warnings, heart rate."
     w = o['windows']
-    return dict(result_row(o), probs={k: round(v, 4) for k, v in o['probs'].items()}, uncertain=o['answer'] == UNCERTAIN, threshold=pred.threshold,
+    return dict({k: _finite(v) for k, v in result_row(o).items()}, probs={k: round(v, 4) for k, v in o['probs'].items()}, uncertain=o['answer'] == UNCERTAIN, threshold=pred.threshold,
                 padded=bool(o['padded']), windows=_window_list(pred, w.start, w[pred.classes].values, w.pred),
-                warnings=[o['warning']] if o['warning'] else [], heart_rate=_heart_rate(y, pred.cfg.sr) if y is not None else None)
+                warnings=[w for w in (o['warning'], o.get('rhythm_warning')) if w])
 
 def predict_json(pred:Predictor, x:np.ndarray, sr:int, name:str='<upload>', warn:str|None=None) -> dict:
     "`result_json` of samples `x` at `sr`, named `name` (with a warning `warn` from reading it)."

@@ -9,7 +9,8 @@ made to fit a page, see `narrow`), so README's tables are generated from the
 committed results (tools/build_docs.py expands the same lines), and images and links relative to nbs/ (`images/x.png`,
 `model_card.html`-style page links are left alone) are rewritten relative to the repository root (`nbs/images/x.png`);
 code cells become fenced Python blocks with their
-`#|` directive lines removed; cells flagged `#| hide` or `#| echo: false` are left out.
+`#|` directive lines removed; cells flagged `#| hide` or `#| echo: false` are left out. A line `<!-- readme: end -->`
+ends README there: what follows it (the notebook table for developers) is on the docs' home page only.
 """
 import json, sys, re
 from pathlib import Path
@@ -40,6 +41,7 @@ def expand_includes(md:str) -> str:
         return narrow(txt) + f"\n\n<small>The table of `{m.group(1)}`, some columns left out.</small>" if m.group(2) else txt
     return _re_include.sub(sub, md)
 
+_END = '<!-- readme: end -->'
 _re_img = re.compile(r'(!\[[^\]]*\]\()(images/)')
 
 def render(nb_path=root/'nbs'/'index.ipynb') -> str:
@@ -47,6 +49,8 @@ def render(nb_path=root/'nbs'/'index.ipynb') -> str:
     parts = ['<!-- Generated from nbs/index.ipynb by tools/make_readme.py: edit the notebook, not this file. -->']
     for c in nb['cells']:
         src = ''.join(c['source'])
+        if c['cell_type'] == 'markdown' and _END in src:
+            parts.append(_re_img.sub(r'\1nbs/\2', expand_includes(src[:src.index(_END)].strip()))); break
         if c['cell_type'] == 'markdown': parts.append(_re_img.sub(r'\1nbs/\2', expand_includes(src.strip())))
         elif c['cell_type'] == 'code':
             lines = src.splitlines()
