@@ -287,11 +287,11 @@ def _prefetch(fn, items, n:int, workers:int):
         while q: yield q.popleft().result()
 
 def result_row(o:dict) -> dict:
-    "The row `predict_files` (and `heartbeat-predict --csv/--json-out`) gives a `predict` result: file, answer, pred, prob, duration, n_windows, p_<class>, warning."
-    return dict(file=o['file'], answer=o['answer'], pred=o['pred'], prob=round(o['prob'], 4), duration=round(o['duration'], 2),
-                n_windows=o['n_windows'], **{f'p_{c}': round(v, 4) for c, v in o['probs'].items()}, warning=o['warning'] or '',
-                **{k: o[k] for k in RHYTHM_FIELDS}, rhythm_warning=o['rhythm_warning'], most_likely=o['most_likely'],
-                most_likely_p=round(o['most_likely_p'], 4), model=o['model'])
+    "The row `predict_files` (and `heartbeat-predict --csv/--json-out`) gives a `predict` result: file, answer, pred, prob, most_likely, most_likely_p, duration, n_windows, p_<class>, warning, the heart rhythm, model."
+    return dict(file=o['file'], answer=o['answer'], pred=o['pred'], prob=round(o['prob'], 4), most_likely=o['most_likely'],
+                most_likely_p=round(o['most_likely_p'], 4), duration=round(o['duration'], 2), n_windows=o['n_windows'],
+                **{f'p_{c}': round(v, 4) for c, v in o['probs'].items()}, warning=o['warning'] or '',
+                **{k: o[k] for k in RHYTHM_FIELDS}, rhythm_warning=o['rhythm_warning'], model=o['model'])
 
 def predict_batches(pred:Predictor, # from `Predictor(model_dir)`
                     files:list, # audio files (paths, as they should be named in the results)
