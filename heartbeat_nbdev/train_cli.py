@@ -385,3 +385,5 @@ def train_cli(argv:list|None=None # the options (default: `sys.argv`)
     p = anno_parser(run_training, prog='heartbeat-train')
     a = {k: v for k, v in vars(p.parse_args(argv)).items() if k not in ('pdb', 'xtra')}   # fastcore's own two options
     run_cli(lambda: run_training(**a), 'heartbeat-train')
+
+if __name__ == '__main__' and '__file__' in globals(): train_cli()   # `python -m heartbeat_nbdev.train_cli` (not a notebook, which has no __file__)
