@@ -7,7 +7,8 @@ Docs: https://heartbeat-nbdev.github.io/heartbeat_nbdev/inference.html.md"""
 # %% ../nbs/14_inference.ipynb #f3028292
 from __future__ import annotations
 import importlib.util
-import os, sys, json, math, tempfile, warnings
+import os, sys, io, json, math, stat, tempfile, threading, warnings
+from contextlib import contextmanager
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,12 +16,14 @@ from typing import Annotated
 import numpy as np
 from fastcore.script import call_parse
 from .core import atomic_write_text
-from .audio import AudioError
+from .audio import AudioError, audio_truncated
 from .model import apply_threshold, is_ensemble, load_model, ModelError, OnnxRunner, read_ensemble, read_model_meta, temperature_scale, TorchRunner, UNCERTAIN_THRESHOLD, window_batch
 
 # %% auto #0
-__all__ = ['AUDIO_EXTS', 'DeviceError', 'check_device', 'check_threshold', 'Predictor', 'wav_truncated', 'one_blas_thread',
-           'predict', 'plot_windows', 'expand_inputs', 'predict_batches', 'predict_files', 'predict_cli']
+__all__ = ['AUDIO_EXTS', 'PREFETCH_BYTES', 'DeviceError', 'check_device', 'check_threshold', 'Predictor', 'wav_truncated',
+           'one_blas_thread', 'predict', 'plot_windows', 'expand_inputs', 'predict_batches', 'result_row',
+           'predict_files', 'default_threads', 'check_threads', 'limit_threads', 'stop_signals', 'quiet_broken_pipe',
+           'check_output', 'write_output', 'result_columns', 'CsvRows', 'predict_cli']
 
 # %% ../nbs/14_inference.ipynb #4e2f3b17
 class DeviceError(ValueError):
@@ -51,9 +54,11 @@ def _onnxruntime_available() -> bool:
     return importlib.util.find_spec('onnxruntime') is not None
 
 class _MeanRunner:
-    "The mean of several runners' probabilities."
-    def __init__(self, runs): self.runs = runs
-    def __call__(self, x): return np.mean([r(x) for r in self.runs], axis=0)
+    "The mean of several runners' probabilities; `counts`: how often each is listed (a member named twice counts twice, but runs once)."
+    def __init__(self, runs, counts=None): self.runs, self.counts = runs, counts
+    def __call__(self, x):
+        ps = [r(x) for r in self.runs]
+        return np.mean(ps, axis=0) if not self.counts or set(self.counts) == {1} else np.average(ps, axis=0, weights=self.counts).astype(np.float32)
 
 class Predictor:
     "A saved model (or ensemble of models) ready to classify recordings."
@@ -61,14 +66,17 @@ class Predictor:
                  device:str|None=None, # torch backend: default cuda if available, else cpu
                  threshold:float|None=None, # below this pooled probability the answer is 'uncertain' (default: the model's operating point, else 0.5)
                  backend:str='auto', # 'auto', 'onnx' or 'torch'
-                 threads:int|None=None, # ONNX Runtime threads (default: one per core)
+                 threads:int|None=None, # ONNX Runtime's intra-op threads and PyTorch's (process-wide); default: the libraries' own (one per core)
                 ):
         if backend not in ('auto', 'onnx', 'torch'): raise ValueError(f"unknown backend {backend!r}: use auto, onnx or torch")
         device = check_device(device)
         self.dir, ens = Path(model_dir), None
         if is_ensemble(self.dir):   # several models: the mean of their probabilities, with the ensemble's operating point
             ens, metas = read_ensemble(self.dir)
-            self.members = [Predictor(self.dir/n, device, threshold, backend, threads) for n in ens['members']]
+            same = {}   # each distinct member loaded once (a member listed twice counts twice)
+            for n in ens['members']: same.setdefault((self.dir/n).resolve(), []).append(n)
+            names, counts = [v[0] for v in same.values()], [len(v) for v in same.values()]
+            self.members = [Predictor(self.dir/n, device, threshold, backend, threads) for n in names]
             self.meta = {**metas[0], 'operating_point': ens.get('operating_point'), 'ensemble': ens}
         else: self.meta, self.members = read_model_meta(model_dir), []
         from heartbeat_nbdev.spectrogram import SpecConfig   # here, not at the top: keeps `heartbeat-predict --help` light (librosa)
@@ -80,7 +88,7 @@ class Predictor:
         self.temperature = float(op.get('temperature', 1.0))   # calibration of the pooled probabilities (`18_recipe`)
         self.threshold = check_threshold(op.get('threshold', UNCERTAIN_THRESHOLD) if threshold is None else threshold)
         if ens is not None:
-            self.run = _MeanRunner([p.run for p in self.members])
+            self.run = _MeanRunner([p.run for p in self.members], counts)
             self.backend = '+'.join(sorted({p.backend for p in self.members})); return
         onnx_file = self.dir/'model.onnx'
         if backend == 'onnx':
@@ -94,12 +102,18 @@ class Predictor:
         elif backend == 'onnx': self.run = OnnxRunner(onnx_file, m, threads)
         if backend == 'torch':
             import torch   # here: PyTorch is slow to import, and reading a model or running ONNX needs none
+            if threads: torch.set_num_threads(int(threads))
             model, _ = load_model(self.dir)
             self.run = TorchRunner(model, m, device or ('cuda' if torch.cuda.is_available() else 'cpu'))
         self.backend = backend
 
+    def max_batch(self, bs:int=32) -> int:
+        "`bs` windows per model call, fewer for images larger than 224 px (the activations grow with the pixels: 1 window at 1024 px)."
+        return max(1, min(bs, bs*224*224//(self.img_size[0]*self.img_size[1])))
+
     def batch_probs(self, x:np.ndarray, bs:int=32) -> np.ndarray:
         "Class probabilities (n, n_classes) of a `window_batch` array; `ModelError` if the model answers NaN or infinity."
+        bs = self.max_batch(bs)
         p = np.concatenate([self.run(x[i:i+bs]) for i in range(0, len(x), bs)]) if len(x) else np.zeros((0, len(self.classes)), np.float32)
         if not np.isfinite(p).all(): raise ModelError(f"the model gave non-finite probabilities ({self.dir}): its answers cannot be trusted")
         return p
@@ -110,25 +124,8 @@ class Predictor:
 
 # %% ../nbs/14_inference.ipynb #32c3145f
 def wav_truncated(path:str|Path) -> str|None:
-    "A sentence if `path` is a RIFF/WAVE file whose header promises more data than the file holds, else None."
-    path = Path(path)
-    try:
-        size = path.stat().st_size
-        with open(path, 'rb') as f:
-            h = f.read(12)
-            if len(h) < 12 or h[:4] != b'RIFF' or h[8:12] != b'WAVE': return None
-            pos = 12
-            while pos + 8 <= size:
-                f.seek(pos); ck = f.read(8)
-                cid, n = ck[:4], int.from_bytes(ck[4:8], 'little')
-                if cid == b'data':
-                    have = size - pos - 8
-                    if n > have and n != 0xFFFFFFFF:
-                        return f"truncated: the header promises {n} bytes of audio but the file holds {have} ({have/max(n, 1):.0%}); predicted from what is there"
-                    return None
-                pos += 8 + n + (n & 1)
-    except OSError: return None
-    return None
+    "A sentence if `path` is cut short (RIFF/WAVE, W64 or AIFF header promising more audio than the file holds, an unfinished Ogg stream: `audio_truncated`), else None."
+    return audio_truncated(path)
 
 _CTL = None
 def one_blas_thread():
@@ -142,8 +139,8 @@ def one_blas_thread():
 
 def _prepare(pred, audio, sr=None) -> dict:
     "Samples, window images and their `window_batch` array for one recording."
-    from heartbeat_nbdev.spectrogram import load_audio, prepare_audio, spectrogram_images   # here: keeps start-up light (librosa)
-    if isinstance(audio, (str, Path)): y, name, warn = load_audio(audio, pred.cfg), str(audio), wav_truncated(audio)
+    from heartbeat_nbdev.spectrogram import read_audio, prepare_audio, spectrogram_images   # here: keeps start-up light (librosa)
+    if isinstance(audio, (str, Path)): (y, warn), name = read_audio(audio, pred.cfg), str(audio)
     else:
         if sr is None: raise ValueError("pass `sr` with an array")
         y, name, warn = prepare_audio(audio, sr, pred.cfg), '<array>', None
@@ -184,30 +181,50 @@ def plot_windows(r:dict, ax=None):
 # %% ../nbs/14_inference.ipynb #089bc133
 AUDIO_EXTS = {'.wav', '.wave', '.flac', '.ogg', '.oga', '.opus', '.mp3', '.aif', '.aiff', '.aifc', '.au', '.snd', '.caf', '.w64', '.rf64'}
 
+def _walk(top:Path, skipped:list) -> list[Path]:
+    "Audio files under folder `top`, sorted, found without recursion (a folder 1,500 deep is fine); what cannot be used goes to `skipped` with its reason."
+    files, stack = [], [top]
+    while stack:
+        d = stack.pop()
+        try:
+            with os.scandir(d) as it: entries = sorted(it, key=lambda e: e.name)
+        except OSError as e: skipped.append(dict(file=str(d), reason=f"folder cannot be read ({e.strerror or type(e).__name__})")); continue
+        for e in entries:
+            p = Path(e.path)
+            try:
+                if e.is_symlink() and not p.exists(): skipped.append(dict(file=str(p), reason='broken symbolic link'))
+                elif e.is_dir():
+                    if e.is_symlink(): skipped.append(dict(file=str(p), reason='symbolic link to a folder (not followed)'))
+                    else: stack.append(p)
+                elif p.suffix.lower() in AUDIO_EXTS: files.append(p)
+                else: skipped.append(dict(file=str(p), reason=f"not an audio file name (extension {p.suffix or 'none'!r})"))
+            except OSError as ex: skipped.append(dict(file=str(p), reason=f"cannot be read ({ex.strerror or type(ex).__name__})"))
+    return sorted(files)
+
 def expand_inputs(inputs:list) -> tuple[list[Path], list[dict]]:
     "(audio files: as given, and those under each given folder, sorted; skipped entries of the folders with their reason). Missing paths are kept so they are reported."
     files, skipped = [], []
     for i in map(Path, inputs):
-        if not i.is_dir(): files.append(i); continue
-        for p in sorted(i.rglob('*')):
-            if p.is_symlink() and not p.exists(): skipped.append(dict(file=str(p), reason='broken symbolic link'))
-            elif p.is_dir():
-                if p.is_symlink(): skipped.append(dict(file=str(p), reason='symbolic link to a folder (not followed)'))
-            elif p.suffix.lower() in AUDIO_EXTS: files.append(p)
-            else: skipped.append(dict(file=str(p), reason=f"not an audio file name (extension {p.suffix or 'none'!r})"))
-    return files, skipped
+        try: is_dir = i.is_dir()
+        except OSError: is_dir = False   # e.g. a name over 255 bytes: reported when it is read
+        if not is_dir: files.append(i)
+        else: files += _walk(i, skipped)
+    return files, sorted(skipped, key=lambda r: r['file'])
 
-def _prefetch(fn, items, n:int, workers:int):
-    "`fn(item)` for each item, in order, computed up to `n` ahead on `workers` threads."
+PREFETCH_BYTES = 256 << 20   # window arrays read ahead at most: three 10-minute recordings at 224 px, or none ahead at 1024 px
+
+def _prefetch(fn, items, n:int, workers:int, size=lambda r: 0, budget:int=PREFETCH_BYTES):
+    "`fn(item)` for each item, in order, computed ahead on `workers` threads: at most `n` items, and no more once those done hold `budget` bytes (`size`)."
     if workers < 1:
         for it in items: yield fn(it)
         return
-    with ThreadPoolExecutor(workers) as ex:
-        q = deque()
+    ex, q = ThreadPoolExecutor(workers), deque()
+    try:
         for it in items:
+            while q and (len(q) > n or sum(size(f.result()) for f in q if f.done()) >= budget): yield q.popleft().result()
             q.append(ex.submit(fn, it))
-            if len(q) > n: yield q.popleft().result()
         while q: yield q.popleft().result()
+    finally: ex.shutdown(wait=True, cancel_futures=True)   # stopped early (Ctrl-C): what was queued is not started
 
 def predict_batches(pred:Predictor, # from `Predictor(model_dir)`
                     files:list, # audio files (paths, as they should be named in the results)
@@ -222,18 +239,24 @@ def predict_batches(pred:Predictor, # from `Predictor(model_dir)`
     todo = []
     def flush():
         if not todo: return []
-        try: P = pred.batch_probs(np.concatenate([r['x'] for r in todo]), bs)
+        try: P = pred.batch_probs(todo[0]['x'] if len(todo) == 1 else np.concatenate([r['x'] for r in todo]), bs)
         except ModelError as e: out = [dict(file=r['file'], error=f"{r['file']}: {e}") for r in todo]
         else:
             out, i = [], 0
             for r in todo: n = len(r['x']); out.append(_result(pred, r, P[i:i+n])); i += n
         todo.clear(); return out
     with one_blas_thread():
-        for r in tqdm(_prefetch(prep, files, 16, workers), total=len(files), desc='predicting', unit='file', disable=not progress):
+        nbytes = lambda r: r['x'].nbytes if 'x' in r else 0
+        for r in tqdm(_prefetch(prep, files, 16, workers, nbytes), total=len(files), desc='predicting', unit='file', disable=not progress):
             if 'error' in r: yield r; continue
             todo.append(r)
-            if sum(len(t['x']) for t in todo) >= bs: yield from flush()
+            if sum(len(t['x']) for t in todo) >= pred.max_batch(bs): yield from flush()
         yield from flush()
+
+def result_row(o:dict) -> dict:
+    "One row of the results table (and of `--csv`) from a `predict` result."
+    return dict(file=o['file'], answer=o['answer'], pred=o['pred'], prob=round(o['prob'], 4), duration=round(o['duration'], 2),
+                n_windows=o['n_windows'], **{f'p_{c}': round(v, 4) for c, v in o['probs'].items()}, warning=o['warning'] or '')
 
 def predict_files(pred:Predictor, inputs:list, progress:bool=True,
                   bs:int=32, # windows per model call (several recordings); larger batches cost memory and gain little
@@ -245,48 +268,166 @@ def predict_files(pred:Predictor, inputs:list, progress:bool=True,
     rows, errs = [], []
     for o in predict_batches(pred, files, bs, workers, progress):
         if 'error' in o: errs.append(dict(file=o['file'], error=o['error'])); continue
-        rows.append(dict(file=o['file'], answer=o['answer'], pred=o['pred'], prob=round(o['prob'], 4), duration=round(o['duration'], 2),
-                         n_windows=o['n_windows'], **{f'p_{c}': round(v, 4) for c, v in o['probs'].items()}, warning=o['warning'] or ''))
+        rows.append(result_row(o))
     return pd.DataFrame(rows), pd.DataFrame(errs, columns=['file', 'error']), pd.DataFrame(skipped, columns=['file', 'reason'])
 
 # %% ../nbs/14_inference.ipynb #4ed682f3
-def _check_output(path:str|None, what:str):
+def default_threads() -> int:
+    "Threads a command uses unless told: min(4, cores). On a shared machine one process taking every core slows everyone's work (and its own) down."
+    return min(4, os.cpu_count() or 1)
+
+def check_threads(n) -> int:
+    "`n` (default `default_threads()`) as a whole number of threads in [1, 256], else `ValueError`."
+    if n is None: return default_threads()
+    try: v = int(n); ok = v == float(n) and 1 <= v <= 256
+    except (TypeError, ValueError, OverflowError): ok = False
+    if not ok: raise ValueError(f"--threads must be a whole number from 1 to 256, not {n!r}")
+    return v
+
+def limit_threads(n:int):
+    "Use `n` threads in the BLAS and OpenMP pools (threadpoolctl for the libraries loaded, the variables for those loaded later) and in PyTorch if it is loaded; ONNX Runtime gets them from `Predictor(threads=n)`."
+    for k in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS'): os.environ[k] = str(n)
+    from threadpoolctl import threadpool_limits   # here: keeps start-up light
+    threadpool_limits(limits=n)
+    if 'torch' in sys.modules: sys.modules['torch'].set_num_threads(n)
+
+@contextmanager
+def stop_signals():
+    "While inside: SIGTERM (`kill`, `timeout`) raises `KeyboardInterrupt` like Ctrl-C, so a stopped batch keeps what it finished; yields a list that receives 128 + the signal."
+    import signal   # here: only the commands need it
+    got = []
+    def stop(sig, frame): got.append(128 + sig); raise KeyboardInterrupt
+    main = threading.current_thread() is threading.main_thread()
+    old = signal.signal(signal.SIGTERM, stop) if main else None
+    try: yield got
+    finally:
+        if main: signal.signal(signal.SIGTERM, old)
+
+def quiet_broken_pipe() -> int:
+    "After stdout's reader went away (`heartbeat-predict ... | head -1`): stdout to /dev/null so nothing more fails; the exit code of a SIGPIPE, 141."
+    try: os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation): pass
+    return 141
+
+# %% ../nbs/14_inference.ipynb #d5c34548
+def _same_file(a, b) -> bool:
+    try: return os.path.samefile(a, b)
+    except (OSError, ValueError): return False
+
+def _special(p:Path) -> bool:
+    "An existing path that is neither a regular file nor a folder: /dev/null, /dev/stdout, a FIFO."
+    try: m = p.stat().st_mode
+    except (OSError, ValueError): return False
+    return not (stat.S_ISREG(m) or stat.S_ISDIR(m))
+
+def check_output(path:str|None, what:str, # the option, for the message
+                 inputs:list=()): # the input files: an output that is one of them is refused
+    "`ValueError` if results cannot go to `path`, found before any work: a folder, a missing or read-only folder, a read-only file, or one of the inputs (it would be overwritten). A special file (/dev/null, /dev/stdout, a FIFO) is written to, never replaced."
     if not path: return
     p = Path(path)
-    if p.is_dir(): raise ValueError(f"--{what} {path} is a folder; give a file name")
+    try: st = p.stat()
+    except FileNotFoundError: st = None
+    except (OSError, ValueError) as e: raise ValueError(f"--{what} {path}: {getattr(e, 'strerror', None) or e}") from None
+    if st is not None and stat.S_ISDIR(st.st_mode): raise ValueError(f"--{what} {path} is a folder; give a file name")
+    if _special(p): return
+    for i in inputs if st is not None else ():
+        if _same_file(p, i): raise ValueError(f"--{what} {path} is one of the inputs ({i}): it would be overwritten; give another file name")
     if not p.parent.is_dir(): raise ValueError(f"--{what} {path}: folder {p.parent} does not exist")
     if not os.access(p.parent, os.W_OK): raise ValueError(f"--{what} {path}: folder {p.parent} is not writable")
+    if st is not None and not os.access(p, os.W_OK): raise ValueError(f"--{what} {path} is not writable")
 
+def write_output(path:str|Path, text:str):
+    "`text` to `path`: a regular file replaced atomically, a special file (/dev/stdout, a FIFO) written to."
+    if _special(Path(path)):
+        with open(path, 'w') as f: f.write(text)
+    else: atomic_write_text(Path(path), text)
+
+def result_columns(classes:list) -> list[str]: return ['file', 'answer', 'pred', 'prob', 'duration', 'n_windows', *[f'p_{c}' for c in classes], 'warning']
+
+class CsvRows:
+    "Rows written to a CSV file as they come, each flushed: a killed run keeps what it finished. With `resume`, the rows already there (same columns) stay, and `done` lists their files."
+    def __init__(self, path:str|Path, columns:list, resume:bool=False):
+        import csv   # here: keeps start-up light
+        self.path, self.columns, self.done = Path(path), list(columns), set()
+        if resume and self.path.is_file() and self.path.stat().st_size:
+            text = self.path.read_text()
+            keep = text if text.endswith('\n') else text[:text.rfind('\n') + 1]   # a row cut by a kill is dropped
+            rows = list(csv.reader(io.StringIO(keep)))
+            if not rows or rows[0] != self.columns:
+                raise ValueError(f"--csv {path}: its columns ({', '.join((rows or [['none']])[0][:9])}) are not this model's: cannot --resume into it")
+            self.done = {r[0] for r in rows[1:] if r}
+            if keep != text: os.truncate(self.path, len(keep.encode()))
+            self.f = open(self.path, 'a', newline='')
+        else:
+            self.f = open(self.path, 'w', newline='')
+            csv.writer(self.f, lineterminator='\n').writerow(self.columns); self.f.flush()
+        self.w = csv.writer(self.f, lineterminator='\n')
+    def write(self, row:dict): self.w.writerow([row[c] for c in self.columns]); self.f.flush()
+    def close(self): self.f.close()
+
+# %% ../nbs/14_inference.ipynb #be3cd8c4
 @call_parse
 def predict_cli(*inputs:Annotated[str, "audio files or folders", {'nargs': '+'}],
                 model:str='models/resnet50', # model folder written by heartbeat-train (one model, or an ensemble: --seeds)
-                csv:str=None, # write the results as CSV here
-                json_out:str=None, # write the results (and errors) as JSON here
+                csv:str=None, # write the results as CSV here, a row as each file is done (a killed run keeps them); /dev/stdout works
+                json_out:str=None, # write the results (and errors) as JSON here, at the end (also when interrupted)
+                resume:bool=False, # keep the rows already in --csv and predict only the files not there (after a killed or interrupted run)
                 threshold:float=None, # pooled probability below which the answer is 'uncertain' (default: the model's operating point, else 0.5)
                 device:str=None, # cpu or cuda (default: cuda if available)
                 backend:str='auto', # onnx, torch, or auto (ONNX Runtime when model.onnx is there and no GPU is)
+                threads:int=None, # CPU threads for the model and the numerical libraries (default: min(4, cores), polite on a shared machine)
                 quiet:bool=False, # no progress bar
                ):
-    "Classify heart-sound recordings with a trained model; exit code 1 if any file failed, 2 if the model or an argument is unusable."
+    "Classify heart-sound recordings with a trained model; exit code 1 if any file failed, 2 if the model or an argument is unusable, 130 if interrupted (the rows done are kept: rerun with --resume)."
     def err(msg, rc): print(f"error: {msg}", file=sys.stderr); return rc
+    out, rows, bad, skipped, P = None, [], [], [], None
     try:
-        _check_output(csv, 'csv'); _check_output(json_out, 'json-out')
-        if threshold is not None: check_threshold(threshold)
-        P = Predictor(model, device=device, threshold=threshold, backend=backend)
-    except ModelError as e: return err(e, 2)
-    except (DeviceError, ValueError) as e: return err(e, 2)
-    except (FileNotFoundError, KeyError, RuntimeError) as e: return err(f"cannot load model {model}: {e}", 2)
-    ok, bad, skipped = predict_files(P, inputs, progress=not quiet)
-    if csv: atomic_write_text(Path(csv), ok.to_csv(index=False))
-    if json_out: atomic_write_text(Path(json_out), json.dumps(dict(model=str(model), backend=P.backend, threshold=P.threshold, results=ok.to_dict('records'),
-                                                                     errors=bad.to_dict('records'), skipped=skipped.to_dict('records')), indent=1))
-    if not csv and not json_out and len(ok): print(ok.to_string(index=False))
-    for f, e in bad.itertuples(index=False): print(f"failed: {e}", file=sys.stderr)
-    for f, why in skipped.itertuples(index=False): print(f"skipped: {f}: {why}", file=sys.stderr)
-    for f, w in ok[ok.warning != ''][['file', 'warning']].itertuples(index=False) if len(ok) else []: print(f"warning: {f}: {w}", file=sys.stderr)
-    if not len(ok) and not len(bad): return err(f"no audio files found in {', '.join(inputs)}", 1)
-    print(f"{len(ok)} predicted, {len(bad)} failed, {len(skipped)} skipped", file=sys.stderr)
-    return 1 if len(bad) else 0
+        with stop_signals() as sig:
+            try:   # every argument and path is checked before PyTorch is imported or any recording read
+                n_threads = check_threads(threads)
+                if threshold is not None: check_threshold(threshold)
+                if backend not in ('auto', 'onnx', 'torch'): raise ValueError(f"unknown backend {backend!r}: use auto, onnx or torch")
+                files, skipped = expand_inputs(inputs)
+                check_output(csv, 'csv', files); check_output(json_out, 'json-out', files)
+                if csv and json_out and not _special(Path(csv)) and (csv == json_out or _same_file(csv, json_out)): raise ValueError("--csv and --json-out name the same file")
+                if resume and not csv: raise ValueError("--resume needs --csv: the file whose rows are kept")
+                limit_threads(n_threads)
+                P = Predictor(model, device=device, threshold=threshold, backend=backend, threads=n_threads)
+                out = CsvRows(csv, result_columns(P.classes), resume) if csv else None
+            except ModelError as e: return err(e, 2)
+            except (DeviceError, ValueError) as e: return err(e, 2)
+            except (FileNotFoundError, KeyError, RuntimeError) as e: return err(f"cannot load model {model}: {e}", 2)
+            except OSError as e: return err(f"{getattr(e, 'filename', None) or csv}: {e.strerror or e}", 2)
+            done = out.done if out else set()
+            stopped = None
+            try:
+                for o in predict_batches(P, [f for f in files if str(f) not in done], progress=not quiet):
+                    if 'error' in o: bad.append(dict(file=o['file'], error=o['error'])); continue
+                    rows.append(result_row(o))
+                    if out: out.write(rows[-1])
+            except KeyboardInterrupt: stopped = sig[0] if sig else 130
+            finally:
+                if out: out.close()
+            import pandas as pd   # here: keeps start-up light
+            ok = pd.DataFrame(rows, columns=result_columns(P.classes))
+            if json_out:
+                write_output(json_out, json.dumps(dict(model=str(model), backend=P.backend, threshold=P.threshold, results=rows, errors=bad,
+                                                       skipped=skipped, **({'interrupted': True} if stopped else {})), indent=1))
+            if not csv and not json_out and len(ok): print(ok.to_string(index=False))
+            sys.stdout.flush()   # here, so a reader gone away (`| head -1`) is seen inside the `try`
+            for b in bad: print(f"failed: {b['error']}", file=sys.stderr)
+            for s in skipped: print(f"skipped: {s['file']}: {s['reason']}", file=sys.stderr)
+            for r in rows:
+                if r['warning']: print(f"warning: {r['file']}: {r['warning']}", file=sys.stderr)
+            if done: print(f"resumed: {len(done)} files already in {csv} not predicted again", file=sys.stderr)
+            if stopped:
+                print(f"interrupted: {len(rows)} predicted" + (f" and kept in {csv}; rerun with --resume to do the rest" if csv else ''), file=sys.stderr)
+                return stopped
+            if not rows and not bad and not done: return err(f"no audio files found in {', '.join(inputs)}", 1)
+            print(f"{len(rows)} predicted, {len(bad)} failed, {len(skipped)} skipped", file=sys.stderr)
+            return 1 if bad else 0
+    except BrokenPipeError: return quiet_broken_pipe()
+    except KeyboardInterrupt: print("interrupted: nothing predicted", file=sys.stderr); return 130
 
 # %% ../nbs/14_inference.ipynb #6e72337f
 if __name__ == '__main__' and isinstance(predict_cli, int): sys.exit(predict_cli)   # `python -m heartbeat_nbdev.inference`: call_parse ran it; exit with its code
