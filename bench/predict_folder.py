@@ -25,7 +25,7 @@ else:
     for i in range(a.n): synth_wav(folder/f'r{i:04d}.wav', 10.0, 44100, murmur=bool(i % 2), seed=i)
     src = f'{a.n} synthetic 10 s recordings at 44.1 kHz'
 cli = tmp/'heartbeat_predict.py'   # what the installed heartbeat-predict script runs
-cli.write_text('import sys\nfrom heartbeat_nbdev.inference import predict_cli\nsys.exit(predict_cli())\n')
+cli.write_text('import sys\nfrom heartbeat_nbdev.predict_cli import predict_cli\nsys.exit(predict_cli())\n')
 env = {**os.environ, 'PYTHONPATH': str(Path(__file__).resolve().parents[1])}
 rows = []
 for be in a.backends.split(','):

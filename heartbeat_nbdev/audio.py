@@ -58,7 +58,7 @@ def audio_info(path:str|Path) -> dict:
     if why := _not_a_file(path): raise AudioError(f"{path}: {why}")
     if why := _wav_fmt_problem(path): raise AudioError(f"{path}: {why}")
     try: i = sf.info(str(path))
-    except Exception as e: raise AudioError(f"{path}: not a readable audio file ({type(e).__name__}: {str(e).strip()[:120]})") from e
+    except Exception as e: raise AudioError(f"{path}: not a readable audio file ({type(e).__name__}: {str(e).replace(repr(str(path)), 'it').strip()[:120]})") from e
     if i.frames == 0: raise AudioError(f"{path}: empty recording (0 samples)")
     check_audio_limits(i.samplerate, i.frames, path)
     return dict(sr=i.samplerate, channels=i.channels, frames=i.frames, duration=i.frames/i.samplerate)

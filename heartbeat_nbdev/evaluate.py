@@ -6,17 +6,20 @@ Docs: https://heartbeat-nbdev.github.io/heartbeat_nbdev/evaluate.html.md"""
 
 # %% ../nbs/15_evaluate.ipynb #rl000061
 from __future__ import annotations
-import sys, json, argparse, warnings
+import os, sys, json, argparse, warnings
 from pathlib import Path
 import numpy as np, pandas as pd
 from .audio import AudioError
 from .data import DATABASES, get_datasets, LABELS
 from .tasks import check_task, default_task, task_table, TASKS
+from .model import is_ensemble, read_ensemble, read_model_meta
 from .inference import Predictor, predict_batches
+from .predict_cli import check_threads, limit_threads, quiet_broken_pipe, stop_signals
 from .metrics import plot_task_confusion, print_scores, task_scores
 
 # %% auto #0
-__all__ = ['CLASS_TO_TASK', 'map_probs', 'model_probs', 'evaluate_model', 'score_model', 'eval_cli']
+__all__ = ['CLASS_TO_TASK', 'map_probs', 'Interrupted', 'model_classes', 'model_probs', 'evaluate_model', 'score_model',
+           'eval_cli']
 
 # %% ../nbs/15_evaluate.ipynb #a7db3b3c
 CLASS_TO_TASK = {
@@ -37,13 +40,25 @@ def map_probs(probs:np.ndarray, # (n, n_model_classes)
     return out/np.clip(out.sum(1, keepdims=True), 1e-12, None)
 
 # %% ../nbs/15_evaluate.ipynb #8ff1500b
+class Interrupted(KeyboardInterrupt):
+    "Ctrl-C (or SIGTERM) while scoring; `done`: the per-recording probabilities computed so far."
+    def __init__(self, done:pd.DataFrame): super().__init__(); self.done = done
+
+def model_classes(model:str|Path) -> list:
+    "The classes of a model or ensemble folder, from its JSON alone (no weights read, no PyTorch)."
+    return list((read_ensemble(model, check_weights=False)[1][0] if is_ensemble(model) else read_model_meta(model, check_weights=False))['classes'])
+
 def model_probs(model:str|Path, # folder with model.json + model.safetensors
-                paths:list, progress:bool=True) -> tuple[pd.DataFrame, pd.DataFrame, list, dict]:
-    "(per-recording pooled probabilities `p_<class>` with `path`, failed recordings with their error, the model's classes, its model.json)."
-    P, rows, errs = Predictor(model, device='cpu'), [], []
-    for r in predict_batches(P, list(paths), progress=progress):   # batched and read ahead, as `heartbeat-predict` does
-        if 'error' in r: errs.append(dict(path=r['file'], error=r['error'])); continue
-        rows.append(dict(path=r['file'], n_windows=r['n_windows'], **{f'p_{c}': v for c, v in r['probs'].items()}))
+                paths:list, progress:bool=True,
+                threads:int|None=None, # CPU threads of the model (`Predictor`)
+               ) -> tuple[pd.DataFrame, pd.DataFrame, list, dict]:
+    "(per-recording pooled probabilities `p_<class>` with `path`, failed recordings with their error, the model's classes, its model.json); `Interrupted` with what was done on Ctrl-C."
+    P, rows, errs = Predictor(model, device='cpu', threads=threads), [], []
+    try:
+        for r in predict_batches(P, list(paths), progress=progress):   # batched and read ahead, as `heartbeat-predict` does
+            if 'error' in r: errs.append(dict(path=r['file'], error=r['error'])); continue
+            rows.append(dict(path=r['file'], n_windows=r['n_windows'], **{f'p_{c}': v for c, v in r['probs'].items()}))
+    except KeyboardInterrupt: raise Interrupted(pd.DataFrame(rows)) from None
     return pd.DataFrame(rows), pd.DataFrame(errs, columns=['path', 'error']), list(P.classes), P.meta
 
 def evaluate_model(model:str|Path, # folder with model.json + model.safetensors (`heartbeat-train` output)
@@ -52,18 +67,20 @@ def evaluate_model(model:str|Path, # folder with model.json + model.safetensors 
                    data:str|Path|None=None, # the folder, for a single database
                    out:str|Path|None=None, # write metrics.json, predictions.csv, errors.csv and confusion.png here
                    max_recordings:int|None=None, # score a random subset of this size (quick checks)
-                   seed:int=0, progress:bool=True) -> dict:
+                   seed:int=0, progress:bool=True, threads:int|None=None) -> dict:
     "Score a saved model on `dataset` for `task`: metrics dict (also written to `out`)."
     task = check_task(task) if task else default_task(dataset)
+    map_probs(np.ones((1, len(cl := model_classes(model))))/len(cl), cl, task)   # classes that cannot map to the task: refused before any work
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         tab = task_table(get_datasets(dataset, data), task)
-    return score_model(model, tab, task, out, max_recordings, seed, progress, name=dataset)
+    return score_model(model, tab, task, out, max_recordings, seed, progress, name=dataset, threads=threads)
 
 def score_model(model:str|Path, # folder with model.json + model.safetensors
                 tab:pd.DataFrame, # a `task_table` (e.g. one source database of PhysioNet 2016)
                 task:str, out:str|Path|None=None, max_recordings:int|None=None, seed:int=0, progress:bool=True,
                 name:str='', # what `tab` is, for the plot title and the metrics
+                threads:int|None=None, # CPU threads of the model
                ) -> dict:
     "`evaluate_model` on a given task table."
     dataset = name or ','.join(tab.database.unique())
@@ -71,7 +88,8 @@ def score_model(model:str|Path, # folder with model.json + model.safetensors
     use = tab[tab.error.isna() & (tab.label.notna() | unk)]
     if max_recordings and len(use) > max_recordings: use = use.sample(max_recordings, random_state=seed)
     if not len(use): raise ValueError(f"{dataset}: no usable recording for task {task!r}")
-    probs, errs, classes, meta = model_probs(model, use.path, progress)
+    map_probs(np.ones((1, len(cl := model_classes(model))))/len(cl), cl, task)   # refused before any scoring
+    probs, errs, classes, meta = model_probs(model, use.path, progress, threads)
     pt = map_probs(probs[[f'p_{c}' for c in classes]].values, classes, task) if len(probs) else np.zeros((0, len(TASKS[task])))
     tc = list(TASKS[task])
     probs = probs.assign(pred=np.array(tc, dtype=object)[pt.argmax(1)] if len(pt) else [], **{f'task_p_{c}': pt[:, i] for i, c in enumerate(tc)})
@@ -104,14 +122,33 @@ def eval_cli(argv:list|None=None) -> int:
     ap.add_argument('--data', default=None, help='the database folder (one database only)')
     ap.add_argument('--out', default=None, help='output folder (default: <model>/eval-<dataset>-<task>)')
     ap.add_argument('--max-recordings', type=int, default=None, help='score a random subset of this size')
+    ap.add_argument('--threads', default=None, help='CPU threads for the model and the numerical libraries (default: min(4, cores), polite on a shared machine)')
     ap.add_argument('--quiet', action='store_true')
     a = ap.parse_args(argv)
+    def err(msg, rc): print(f"error: {msg}", file=sys.stderr); return rc
     try:
-        task = check_task(a.task) if a.task else default_task(a.dataset)
-        out = a.out or str(Path(a.model)/f"eval-{a.dataset.replace(',', '+')}-{task}")
-        res = evaluate_model(a.model, a.dataset, task, a.data, out, a.max_recordings, progress=not a.quiet)
-    except (ValueError, FileNotFoundError, KeyError, RuntimeError) as e:
-        print(f"error: {e}", file=sys.stderr); return 2
-    print_scores(res)
-    print(f"{res['n_scored']} scored, {res['n_failed']} failed, {res['n_left_out']} outside the task; wrote {out}")
-    return 0
+        with stop_signals():
+            try:   # arguments, the model's JSON and the output folder are checked before PyTorch is imported or a recording read
+                n = check_threads(a.threads)
+                task = check_task(a.task) if a.task else default_task(a.dataset)
+                map_probs(np.ones((1, len(cl := model_classes(a.model))))/len(cl), cl, task)
+                if a.data and not Path(a.data).is_dir(): raise FileNotFoundError(f"--data {a.data}: no such folder")
+                out = Path(a.out or Path(a.model)/f"eval-{a.dataset.replace(',', '+')}-{task}")
+                if out.exists() and not out.is_dir(): raise ValueError(f"--out {out} is a file, not a folder")
+                here = next(p for p in (out, *out.parents) if p.exists())
+                if not os.access(here, os.W_OK): raise ValueError(f"--out {out}: {here} is not writable")
+                limit_threads(n)
+                res = evaluate_model(a.model, a.dataset, task, a.data, out, a.max_recordings, progress=not a.quiet, threads=n)
+            except (ValueError, FileNotFoundError, KeyError, RuntimeError) as e: return err(e, 2)
+            except OSError as e: return err(f"{e.filename or out}: {e.strerror or e}", 2)
+            print_scores(res)
+            print(f"{res['n_scored']} scored, {res['n_failed']} failed, {res['n_left_out']} outside the task; wrote {out}"); sys.stdout.flush()
+            return 0
+    except Interrupted as e:
+        kept = ''
+        if len(e.done):
+            try: out.mkdir(parents=True, exist_ok=True); e.done.to_csv(out/'predictions-partial.csv', index=False); kept = f"; their probabilities are in {out/'predictions-partial.csv'}"
+            except OSError: pass
+        print(f"interrupted: {len(e.done)} recordings predicted, no metrics (a part of the set would mislead){kept}", file=sys.stderr); return 130
+    except KeyboardInterrupt: print("interrupted: nothing scored", file=sys.stderr); return 130
+    except BrokenPipeError: return quiet_broken_pipe()

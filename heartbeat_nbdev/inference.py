@@ -7,7 +7,8 @@ Docs: https://heartbeat-nbdev.github.io/heartbeat_nbdev/inference.html.md"""
 # %% ../nbs/14_inference.ipynb #f3028292
 from __future__ import annotations
 import importlib.util
-import os, io, sys, json, math, tempfile, warnings
+import os, io, sys, json, math, stat, tempfile, threading, warnings
+from contextlib import contextmanager
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,16 +16,15 @@ from typing import Annotated
 import numpy as np
 from fastcore.script import call_parse
 from .core import atomic_write_text
-from .audio import AudioError
+from .audio import AudioError, audio_truncated
 from .cycles import heart_rate, RHYTHM_FIELDS
 from .model import check_meta, file_sha256, read_json_file, apply_threshold, is_ensemble, load_model, ModelError, OnnxRunner, read_ensemble, read_model_meta, temperature_scale, TorchRunner, UNCERTAIN_THRESHOLD, window_batch
 
 # %% auto #0
-__all__ = ['AUDIO_EXTS', 'package_dir', 'released_dir', 'bundled_recordings', 'is_onnx_only', 'read_sums', 'read_onnx_model_meta',
-           'model_version', 'DeviceError', 'check_device', 'check_threshold', 'Predictor', 'wav_truncated',
-           'one_blas_thread', 'prepare_recording', 'pool_answer', 'recording_result', 'predict', 'plot_windows',
-           'expand_inputs', 'result_row', 'predict_batches', 'predict_files', 'model_warnings', 'answer_line',
-           'demo_figure', 'predict_cli']
+__all__ = ['AUDIO_EXTS', 'PREFETCH_BYTES', 'package_dir', 'released_dir', 'bundled_recordings', 'is_onnx_only', 'read_sums',
+           'read_onnx_model_meta', 'model_version', 'DeviceError', 'check_device', 'check_threshold', 'Predictor',
+           'wav_truncated', 'one_blas_thread', 'prepare_recording', 'pool_answer', 'recording_result', 'predict',
+           'plot_windows', 'expand_inputs', 'result_row', 'predict_batches', 'predict_files']
 
 # %% ../nbs/14_inference.ipynb #8095da81
 def package_dir() -> Path:
@@ -114,9 +114,11 @@ def _onnxruntime_available() -> bool:
     return importlib.util.find_spec('onnxruntime') is not None
 
 class _MeanRunner:
-    "The mean of several runners' probabilities."
-    def __init__(self, runs): self.runs = runs
-    def __call__(self, x): return np.mean([r(x) for r in self.runs], axis=0)
+    "The mean of several runners' probabilities; `counts`: how often each is listed (a member named twice counts twice, but runs once)."
+    def __init__(self, runs, counts=None): self.runs, self.counts = runs, counts
+    def __call__(self, x):
+        ps = [r(x) for r in self.runs]
+        return np.mean(ps, axis=0) if not self.counts or set(self.counts) == {1} else np.average(ps, axis=0, weights=self.counts).astype(np.float32)
 
 class Predictor:
     "A saved model (or ensemble of models) ready to classify recordings."
@@ -124,7 +126,7 @@ class Predictor:
                  device:str|None=None, # torch backend: default cuda if available, else cpu
                  threshold:float|None=None, # below this pooled probability the answer is 'uncertain' (default: the model's operating point, else 0.5)
                  backend:str='auto', # 'auto', 'onnx' or 'torch'
-                 threads:int|None=None, # ONNX Runtime threads (default: one per core)
+                 threads:int|None=None, # ONNX Runtime's intra-op threads and PyTorch's (process-wide); default: the libraries' own (one per core)
                 ):
         if backend not in ('auto', 'onnx', 'torch'): raise ValueError(f"unknown backend {backend!r}: use auto, onnx or torch")
         device = check_device(device)
@@ -132,7 +134,10 @@ class Predictor:
         onnx_only = is_onnx_only(self.dir)   # the released model ships model.onnx alone
         if is_ensemble(self.dir):   # several models: the mean of their probabilities, with the ensemble's operating point
             ens, metas = read_ensemble(self.dir)
-            self.members = [Predictor(self.dir/n, device, threshold, backend, threads) for n in ens['members']]
+            same = {}   # each distinct member loaded once (a member listed twice counts twice)
+            for n in ens['members']: same.setdefault((self.dir/n).resolve(), []).append(n)
+            names, counts = [v[0] for v in same.values()], [len(v) for v in same.values()]
+            self.members = [Predictor(self.dir/n, device, threshold, backend, threads) for n in names]
             self.meta = {**metas[0], 'operating_point': ens.get('operating_point'), 'ensemble': ens}
         elif onnx_only: self.meta, self.members = read_onnx_model_meta(self.dir), []
         else: self.meta, self.members = read_model_meta(self.dir), []
@@ -146,7 +151,7 @@ class Predictor:
         self.temperature = float(op.get('temperature', 1.0))   # calibration of the pooled probabilities (`18_recipe`)
         self.threshold = check_threshold(op.get('threshold', UNCERTAIN_THRESHOLD) if threshold is None else threshold)
         if ens is not None:
-            self.run = _MeanRunner([p.run for p in self.members])
+            self.run = _MeanRunner([p.run for p in self.members], counts)
             self.backend = '+'.join(sorted({p.backend for p in self.members})); return
         onnx_file = self.dir/'model.onnx'
         if onnx_only:
@@ -164,13 +169,18 @@ class Predictor:
         elif backend == 'onnx': self.run = OnnxRunner(onnx_file, m, threads)
         if backend == 'torch':
             import torch   # here: PyTorch is slow to import, and reading a model or running ONNX needs none
+            if threads: torch.set_num_threads(int(threads))
             model, _ = load_model(self.dir)
             self.run = TorchRunner(model, m, device or ('cuda' if torch.cuda.is_available() else 'cpu'))
         self.backend = backend
 
+    def max_batch(self, bs:int=32) -> int:
+        "`bs` windows per model call, fewer for images larger than 224 px (the activations grow with the pixels: 1 window at 1024 px)."
+        return max(1, min(bs, bs*224*224//(self.img_size[0]*self.img_size[1])))
+
     def batch_probs(self, x:np.ndarray, bs:int|None=None) -> np.ndarray:
-        "Class probabilities (n, n_classes) of a `window_batch` array, `bs` windows a model call (default 8 on the CPU, where 4-8 cost the least CPU a window, `predict_files`; 64 on a GPU); `ModelError` if the model answers NaN or infinity."
-        bs = bs or (64 if 'cuda' in str(getattr(self.run, 'device', '')) else 8)
+        "Class probabilities (n, n_classes) of a `window_batch` array, `bs` windows a model call (default 8 on the CPU, where 4-8 cost the least CPU a window; 64 on a GPU; fewer for large images, `max_batch`); `ModelError` if the model answers NaN or infinity."
+        bs = self.max_batch(bs or (64 if 'cuda' in str(getattr(self.run, 'device', '')) else 8))
         p = np.concatenate([self.run(x[i:i+bs]) for i in range(0, len(x), bs)]) if len(x) else np.zeros((0, len(self.classes)), np.float32)
         if not np.isfinite(p).all(): raise ModelError(f"the model gave non-finite probabilities ({self.dir}): its answers cannot be trusted")
         return p
@@ -181,7 +191,8 @@ class Predictor:
 
 # %% ../nbs/14_inference.ipynb #32c3145f
 def wav_truncated(path:str|Path|bytes) -> str|None:
-    "A sentence if `path` (a file, or a file's bytes) is a RIFF/WAVE file whose header promises more data than the file holds, else None."
+    "A sentence if `path` is cut short (RIFF/WAVE, W64 or AIFF header promising more audio than the file holds, an unfinished Ogg stream: `audio_truncated`; for a WAV file's bytes, its RIFF header), else None."
+    if not isinstance(path, (bytes, bytearray)): return audio_truncated(path)
     try:
         if isinstance(path, (bytes, bytearray)): size, f = len(path), io.BytesIO(path)
         else: size, f = Path(path).stat().st_size, open(path, 'rb')
@@ -213,8 +224,8 @@ def one_blas_thread():
 
 def prepare_recording(pred, audio, sr=None, name:str='<array>', warn:str|None=None) -> dict:
     "Prepared samples `y`, window images and their `window_batch` array for one recording (an array is called `name` in errors)."
-    from heartbeat_nbdev.spectrogram import load_audio, prepare_audio, spectrogram_images   # here: keeps start-up light (librosa)
-    if isinstance(audio, (str, Path)): y, name, warn = load_audio(audio, pred.cfg), str(audio), wav_truncated(audio)
+    from heartbeat_nbdev.spectrogram import read_audio, prepare_audio, spectrogram_images   # here: keeps start-up light (librosa)
+    if isinstance(audio, (str, Path)): (y, warn), name = read_audio(audio, pred.cfg), str(audio)
     else:
         if sr is None: raise ValueError("pass `sr` with an array")
         y = prepare_audio(audio, sr, pred.cfg, name=name)
@@ -261,30 +272,50 @@ def plot_windows(r:dict, ax=None):
 # %% ../nbs/14_inference.ipynb #089bc133
 AUDIO_EXTS = {'.wav', '.wave', '.flac', '.ogg', '.oga', '.opus', '.mp3', '.aif', '.aiff', '.aifc', '.au', '.snd', '.caf', '.w64', '.rf64'}
 
+def _walk(top:Path, skipped:list) -> list[Path]:
+    "Audio files under folder `top`, sorted, found without recursion (a folder 1,500 deep is fine); what cannot be used goes to `skipped` with its reason."
+    files, stack = [], [top]
+    while stack:
+        d = stack.pop()
+        try:
+            with os.scandir(d) as it: entries = sorted(it, key=lambda e: e.name)
+        except OSError as e: skipped.append(dict(file=str(d), reason=f"folder cannot be read ({e.strerror or type(e).__name__})")); continue
+        for e in entries:
+            p = Path(e.path)
+            try:
+                if e.is_symlink() and not p.exists(): skipped.append(dict(file=str(p), reason='broken symbolic link'))
+                elif e.is_dir():
+                    if e.is_symlink(): skipped.append(dict(file=str(p), reason='symbolic link to a folder (not followed)'))
+                    else: stack.append(p)
+                elif p.suffix.lower() in AUDIO_EXTS: files.append(p)
+                else: skipped.append(dict(file=str(p), reason=f"not an audio file name (extension {p.suffix or 'none'!r})"))
+            except OSError as ex: skipped.append(dict(file=str(p), reason=f"cannot be read ({ex.strerror or type(ex).__name__})"))
+    return sorted(files)
+
 def expand_inputs(inputs:list) -> tuple[list[Path], list[dict]]:
     "(audio files: as given, and those under each given folder, sorted; skipped entries of the folders with their reason). Missing paths are kept so they are reported."
     files, skipped = [], []
     for i in map(Path, inputs):
-        if not i.is_dir(): files.append(i); continue
-        for p in sorted(i.rglob('*')):
-            if p.is_symlink() and not p.exists(): skipped.append(dict(file=str(p), reason='broken symbolic link'))
-            elif p.is_dir():
-                if p.is_symlink(): skipped.append(dict(file=str(p), reason='symbolic link to a folder (not followed)'))
-            elif p.suffix.lower() in AUDIO_EXTS: files.append(p)
-            else: skipped.append(dict(file=str(p), reason=f"not an audio file name (extension {p.suffix or 'none'!r})"))
-    return files, skipped
+        try: is_dir = i.is_dir()
+        except OSError: is_dir = False   # e.g. a name over 255 bytes: reported when it is read
+        if not is_dir: files.append(i)
+        else: files += _walk(i, skipped)
+    return files, sorted(skipped, key=lambda r: r['file'])
 
-def _prefetch(fn, items, n:int, workers:int):
-    "`fn(item)` for each item, in order, computed up to `n` ahead on `workers` threads."
+PREFETCH_BYTES = 256 << 20   # window arrays read ahead at most: three 10-minute recordings at 224 px, or none ahead at 1024 px
+
+def _prefetch(fn, items, n:int, workers:int, size=lambda r: 0, budget:int=PREFETCH_BYTES):
+    "`fn(item)` for each item, in order, computed ahead on `workers` threads: at most `n` items, and no more once those done hold `budget` bytes (`size`)."
     if workers < 1:
         for it in items: yield fn(it)
         return
-    with ThreadPoolExecutor(workers) as ex:
-        q = deque()
+    ex, q = ThreadPoolExecutor(workers), deque()
+    try:
         for it in items:
+            while q and (len(q) > n or sum(size(f.result()) for f in q if f.done()) >= budget): yield q.popleft().result()
             q.append(ex.submit(fn, it))
-            if len(q) > n: yield q.popleft().result()
         while q: yield q.popleft().result()
+    finally: ex.shutdown(wait=True, cancel_futures=True)   # stopped early (Ctrl-C): what was queued is not started
 
 def result_row(o:dict) -> dict:
     "The row `predict_files` (and `heartbeat-predict --csv/--json-out`) gives a `predict` result: file, answer, pred, prob, most_likely, most_likely_p, duration, n_windows, p_<class>, warning, the heart rhythm, model."
@@ -321,100 +352,3 @@ def predict_files(pred:Predictor, inputs:list, progress:bool=True,
         if 'error' in o: errs.append(dict(file=o['file'], error=o['error']))
         else: rows.append(result_row(o))
     return pd.DataFrame(rows), pd.DataFrame(errs, columns=['file', 'error']), pd.DataFrame(skipped, columns=['file', 'reason'])
-
-# %% ../nbs/14_inference.ipynb #b266a527
-def model_warnings(meta:dict) -> list[str]:
-    "The `warnings` a model (or, for an ensemble, `ensemble.json`) was saved with: lines `heartbeat-predict` shows once."
-    w = (meta['ensemble'] if meta.get('ensemble') else meta).get('warnings') or []
-    return [str(x) for x in w] if isinstance(w, list) else [str(w)]
-
-# %% ../nbs/14_inference.ipynb #4ed682f3
-def _check_output(path:str|None, what:str):
-    if not path: return
-    p = Path(path)
-    if p.is_dir(): raise ValueError(f"--{what} {path} is a folder; give a file name")
-    if not p.parent.is_dir(): raise ValueError(f"--{what} {path}: folder {p.parent} does not exist")
-    if not os.access(p.parent, os.W_OK): raise ValueError(f"--{what} {path}: folder {p.parent} is not writable")
-
-def _records(df) -> list[dict]:
-    "Rows as dicts, NaN (a heart rate not found) as None: JSON has no NaN."
-    return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()} for r in df.to_dict('records')]
-
-def answer_line(row:dict, # a row of `predict_files`' table
-                width:int=0, # pad the file name to this width
-               ) -> str:
-    "One short line for a predicted recording: file name, answer, its probability, and the most probable class when the operating point answered another one."
-    name = Path(row['file']).name.ljust(width)
-    if row['answer'] == 'uncertain':
-        return f"{name}  uncertain   no class reaches the threshold (most probable: {row['most_likely']} {row['most_likely_p']:.2f})"
-    line = f"{name}  {row['answer']:<10}  p={row['prob']:.2f}"
-    if row['most_likely'] != row['answer']: line += f"  (most probable: {row['most_likely']} {row['most_likely_p']:.2f}; the operating point weights {row['answer']} up)"
-    return line
-
-def demo_figure(pred:Predictor, files:list, out:str|Path) -> Path:
-    "One figure for `files`, a row each: the recording's log-mel spectrogram, titled with the answer, beside its per-window probabilities; written to `out`."
-    import matplotlib; matplotlib.use('Agg', force=False); import matplotlib.pyplot as plt
-    from heartbeat_nbdev.spectrogram import load_audio, logmel, to_image
-    n = len(files)
-    fig, axs = plt.subplots(n, 2, figsize=(11, 1.9*n + 0.6), dpi=80, gridspec_kw=dict(width_ratios=[1.6, 1]), squeeze=False)
-    for i, f in enumerate(files):
-        r = predict(pred, f); y = load_audio(f, pred.cfg); dur = len(y)/pred.cfg.sr
-        a, b = axs[i]
-        a.imshow(to_image(logmel(y, pred.cfg), pred.cfg), aspect='auto', cmap='magma', extent=(0, dur, 0, pred.cfg.n_mels))
-        a.set_ylabel('mel band', fontsize=8); a.tick_params(labelsize=7)
-        ans = r['answer'] + (f" (p={r['prob']:.2f})" if r['answer'] != 'uncertain' else '')
-        a.set_title(f"{Path(f).name}: {ans}" + (f"; most probable {r['most_likely']} {r['most_likely_p']:.2f}" if r['most_likely'] != r['answer'] else ''), fontsize=9, loc='left')
-        w = r['windows']; mid = (w.start + w.end)/2
-        for c in pred.classes: b.plot(mid, w[c], marker='o', ms=3, label=c)
-        b.set_ylim(0, 1); b.set_xlim(0, dur); b.set_ylabel('window p', fontsize=8); b.tick_params(labelsize=7)
-        if i == n - 1: a.set_xlabel('s', fontsize=8); b.set_xlabel('window centre (s)', fontsize=8)
-    axs[0, 1].legend(fontsize=7, ncol=len(pred.classes), loc='lower center', bbox_to_anchor=(0.5, 1.05), frameon=False, handlelength=1)
-    fig.suptitle(f"{pred.version}: spectrogram and per-window probabilities (uncalibrated) of each recording", fontsize=10, x=0.01, ha='left')
-    fig.tight_layout(); fig.savefig(out); plt.close(fig)
-    return Path(out)
-
-@call_parse
-def predict_cli(*inputs:Annotated[str, "audio files or folders", {'nargs': '*'}],
-                model:str=None, # model folder written by heartbeat-train (one model, or an ensemble: --seeds); default: the model that ships with the package
-                csv:str=None, # write the full table (every class's probability) as CSV here
-                json_out:str=None, # write the full table (and errors) as JSON here
-                threshold:float=None, # pooled probability below which the answer is 'uncertain' (default: the model's operating point, else 0.5)
-                device:str=None, # cpu or cuda (default: cuda if available)
-                backend:str='auto', # onnx, torch, or auto (ONNX Runtime when model.onnx is there and no GPU is)
-                demo:bool=False, # predict the recordings bundled with the package (no data or network needed) and write heartbeat-demo.png here
-                figure:str='heartbeat-demo.png', # with --demo: the figure's file
-                quiet:bool=False, # no progress bar
-               ):
-    "Classify heart-sound recordings (one line per recording: file, answer, its probability); exit code 1 if any file failed, 2 if the model or an argument is unusable."
-    def err(msg, rc): print(f"error: {msg}", file=sys.stderr); return rc
-    if demo:
-        inputs = tuple(inputs) + tuple(map(str, bundled_recordings()))
-    if not inputs: return err("give audio files or folders to classify (or --demo for the bundled recordings)", 2)
-    try:
-        _check_output(csv, 'csv'); _check_output(json_out, 'json-out')
-        if demo: _check_output(figure, 'figure')
-        if threshold is not None: check_threshold(threshold)
-        several = len(inputs) > 1 or any(Path(i).is_dir() for i in inputs)   # predicted on one thread per core: ONNX Runtime gets one thread each
-        P = Predictor(model, device=device, threshold=threshold, backend=backend, threads=1 if several else None)
-    except ModelError as e: return err(e, 2)
-    except (DeviceError, ValueError) as e: return err(e, 2)
-    except (FileNotFoundError, KeyError, RuntimeError) as e: return err(f"cannot load model {model}: {e}", 2)
-    for w in model_warnings(P.meta): print(f"warning: model {model}: {w}", file=sys.stderr)
-    ok, bad, skipped = predict_files(P, inputs, progress=not quiet)
-    if csv: atomic_write_text(Path(csv), ok.to_csv(index=False))
-    if json_out: atomic_write_text(Path(json_out), json.dumps(dict(model=P.version, model_dir=str(P.dir), backend=P.backend, threshold=P.threshold,
-                                                                     results=_records(ok), errors=bad.to_dict('records'), skipped=skipped.to_dict('records')), indent=1))
-    if len(ok):
-        print(f"model: {P.version} ({P.backend}); answer = the operating point's choice, p = its probability")
-        w = min(48, max(len(Path(f).name) for f in ok.file))
-        for row in ok.to_dict('records'): print(answer_line(row, w))
-    for f, e in bad.itertuples(index=False): print(f"failed: {e}", file=sys.stderr)
-    for f, why in skipped.itertuples(index=False): print(f"skipped: {f}: {why}", file=sys.stderr)
-    for f, w in ok[ok.warning != ''][['file', 'warning']].itertuples(index=False) if len(ok) else []: print(f"warning: {f}: {w}", file=sys.stderr)
-    if not len(ok) and not len(bad): return err(f"no audio files found in {', '.join(inputs)}", 1)
-    if demo and len(ok): print(f"wrote {demo_figure(P, list(ok.file), figure)} (spectrograms, per-window probabilities, answers)")
-    print(f"{len(ok)} predicted, {len(bad)} failed, {len(skipped)} skipped" + ('' if csv or json_out else '; the full table (every class\'s probability): --csv FILE or --json-out FILE'), file=sys.stderr)
-    return 1 if len(bad) else 0
-
-# %% ../nbs/14_inference.ipynb #6e72337f
-if __name__ == '__main__' and isinstance(predict_cli, int): sys.exit(predict_cli)   # `python -m heartbeat_nbdev.inference`: call_parse ran it; exit with its code

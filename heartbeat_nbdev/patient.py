@@ -356,11 +356,11 @@ def _patient_predict(argv:list) -> int:
     return 1 if bad else 0
 
 def predict_main(argv:list|None=None) -> int:
-    "`heartbeat-predict`: as `inference.predict_cli`, and with `--patients FOLDER|CSV ...` an answer per patient as well as per recording."
+    "`heartbeat-predict`: as `predict_cli.predict_cli`, and with `--patients FOLDER|CSV ...` an answer per patient as well as per recording."
     argv = list(sys.argv[1:] if argv is None else argv)
     if any(x == '--patients' or x.startswith('--patients=') for x in argv): return _patient_predict(argv)
     from fastcore.script import anno_parser   # here: keeps start-up light
-    from heartbeat_nbdev.inference import predict_cli
+    from heartbeat_nbdev.predict_cli import predict_cli
     p = anno_parser(predict_cli.__wrapped__, 'heartbeat-predict')
     p.epilog = "heartbeat-predict --patients FOLDER|CSV [--model DIR] answers per patient (see `heartbeat-predict --patients x --help`)."
     a = vars(p.parse_args(argv)); a.pop('xtra', None); a.pop('pdb', None)

@@ -2,7 +2,7 @@
 
     python tools/check_layers.py [--max-lines 450]
 
-The layers are the notebooks' order: `nbs/NN_name.ipynb` with `#| default_exp module` puts `module` at position NN, and
+The layers are the notebooks' order: `nbs/NN_name.ipynb` (or `NNa_name.ipynb`, between NN and NN+1) with `#| default_exp module` puts `module` at position NN, and
 a module may import only modules of lower positions (the data's path runs down the notebook numbers). Every import in
 `heartbeat_nbdev/*.py` counts, also one inside a function: an import kept inside a function to keep a command's start-up
 light must still point down. Exits 1 with one line per problem, 0 with a one-line summary.
@@ -18,7 +18,7 @@ def positions(nbs:Path) -> dict:
     "{module: (notebook number, notebook name)} from each numbered notebook's `#| default_exp`."
     out = {}
     for nb in sorted(nbs.glob('[0-9]*.ipynb')):
-        num = int(re.match(r'\d+', nb.name).group())
+        m = re.match(r'(\d+)([a-z]?)_', nb.name); num = (int(m.group(1)), m.group(2))   # 14a sits between 14 and 15
         for c in json.loads(nb.read_text())['cells']:
             m = re.search(r'^#\|\s*default_exp\s+([\w.]+)', ''.join(c['source']), re.M)
             if m: out[m.group(1)] = (num, nb.stem); break
