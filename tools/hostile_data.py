@@ -177,14 +177,14 @@ def main():
     else:
         @case('heartbeat-train, no data')
         def _():
-            rc, _, err = cli('train', '--data', tmp/'nowhere', '--no-pretrained', '--out', tmp/'m', '--spec-out', tmp/'s')
+            rc, _, err = cli('train_cli', '--data', tmp/'nowhere', '--no-pretrained', '--out', tmp/'m', '--spec-out', tmp/'s')
             return rc != 0 and len(err) == 1, f"exit {rc}, {len(err)} stderr line(s); last: {err[-1] if err else ''}"
 
         @case('heartbeat-train, only bad')
         def _():
             root = synth_dataset(tmp/'bad', n_patients=2, n_a=1, duration=1.0)
             for p in root.rglob('*.wav'): p.write_bytes(b'RIFF....WAVEjunk')
-            rc, out, err = cli('train', '--data', root, '--no-pretrained', '--out', tmp/'m', '--spec-out', tmp/'s')
+            rc, out, err = cli('train_cli', '--data', root, '--no-pretrained', '--out', tmp/'m', '--spec-out', tmp/'s')
             named = sum(l.startswith('skipped ') for l in out.splitlines())
             return rc != 0 and len(err) == 1 and named == len(list(root.rglob('*.wav'))), \
                    f"exit {rc}, {named} files named on stdout, {len(err)} stderr line(s); last: {err[-1] if err else ''}"
