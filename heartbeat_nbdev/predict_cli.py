@@ -100,12 +100,14 @@ def _records(df) -> list[dict]:
 def answer_line(row:dict, # a row of `predict_files`' table
                 width:int=0, # pad the file name to this width
                ) -> str:
-    "One short line for a predicted recording: file name, answer, its probability, and the most probable class when the operating point answered another one."
+    "One short line for a predicted recording: file name, answer, its probability, the most probable class when the operating point answered another one, and the heart rate where one was found."
     name = Path(row['file']).name.ljust(width)
     if row['answer'] == 'uncertain':
         return f"{name}  uncertain   no class reaches the threshold (most probable: {row['most_likely']} {row['most_likely_p']:.2f})"
     line = f"{name}  {row['answer']:<10}  p={row['prob']:.2f}"
     if row['most_likely'] != row['answer']: line += f"  (most probable: {row['most_likely']} {row['most_likely_p']:.2f}; the operating point weights {row['answer']} up)"
+    hr = row.get('heart_rate')
+    if isinstance(hr, (int, float)) and math.isfinite(hr): line += f"  heart rate {hr:.0f}/min"
     return line
 
 def demo_figure(pred:Predictor, files:list, out:str|Path) -> Path:
