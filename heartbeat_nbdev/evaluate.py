@@ -10,8 +10,8 @@ import os, sys, json, argparse, warnings
 from pathlib import Path
 import numpy as np, pandas as pd
 from .audio import AudioError
-from .data import DATABASES, get_datasets, LABELS
-from .tasks import check_task, default_task, task_table, TASKS
+from .data import DATABASES, get_datasets, LABELS, parse_datasets
+from .tasks import task_map, check_task, default_task, task_table, TASKS
 from .model import is_ensemble, read_ensemble, read_model_meta
 from .inference import Predictor, predict_batches
 from .predict_cli import check_threads, limit_threads, quiet_broken_pipe, stop_signals
@@ -131,6 +131,7 @@ def eval_cli(argv:list|None=None) -> int:
             try:   # arguments, the model's JSON and the output folder are checked before PyTorch is imported or a recording read
                 n = check_threads(a.threads)
                 task = check_task(a.task) if a.task else default_task(a.dataset)
+                for db in parse_datasets(a.dataset): task_map(db, task)   # the task must be one of each database's first
                 map_probs(np.ones((1, len(cl := model_classes(a.model))))/len(cl), cl, task)
                 if a.data and not Path(a.data).is_dir(): raise FileNotFoundError(f"--data {a.data}: no such folder")
                 out = Path(a.out or Path(a.model)/f"eval-{a.dataset.replace(',', '+')}-{task}")

@@ -239,4 +239,4 @@ def predict_cli(*inputs:Annotated[str, "audio files or folders", {'nargs': '*'}]
     except KeyboardInterrupt: print("interrupted: nothing predicted", file=sys.stderr); return 130
 
 # %% ../nbs/14a_predict_cli.ipynb #6e72337f
-if __name__ == '__main__' and isinstance(predict_cli, int): sys.exit(predict_cli)   # `python -m heartbeat_nbdev.inference`: call_parse ran it; exit with its code
+if __name__ == '__main__' and isinstance(predict_cli, int): sys.exit(predict_cli)   # `python -m heartbeat_nbdev.predict_cli`: call_parse ran it; exit with its code

@@ -12,8 +12,8 @@ import numpy as np, pandas as pd
 from .data import get_datasets, get_recordings, LABELS, parse_datasets
 
 # %% auto #0
-__all__ = ['TASKS', 'TASK_MAPS', 'DEFAULT_TASK', 'check_task', 'task_table', 'default_task', 'task_summary', 'load_task',
-           'labelled', 'patient_folds', 'patient_split', 'check_patient_safe']
+__all__ = ['TASKS', 'TASK_MAPS', 'DEFAULT_TASK', 'check_task', 'task_map', 'task_table', 'default_task', 'task_summary',
+           'load_task', 'labelled', 'patient_folds', 'patient_split', 'check_patient_safe']
 
 # %% ../nbs/04_tasks.ipynb #3ac878d3
 TASKS = {'pascal5': LABELS, 'abnormal': ('abnormal', 'normal'), 'murmur': ('murmur', 'no_murmur')}
@@ -35,6 +35,12 @@ def check_task(task:str) -> str:
     if task not in TASKS: raise ValueError(f"unknown task {task!r}; choose from {', '.join(TASKS)}")
     return task
 
+def task_map(db:str, task:str) -> dict:
+    "{database label: task class} of `task` on database `db`; `ValueError` if the task is not defined there."
+    m = TASK_MAPS.get((db, task))
+    if m is None: raise ValueError(f"task {task!r} is not defined for {db}; its tasks: " + ', '.join(t for d, t in TASK_MAPS if d == db))
+    return m
+
 def task_table(recs:pd.DataFrame, # from `get_datasets`
                task:str, # one of `TASKS`
               ) -> pd.DataFrame:
@@ -42,8 +48,7 @@ def task_table(recs:pd.DataFrame, # from `get_datasets`
     check_task(task)
     out = recs.copy(); out['db_label'] = recs.label; out['label'] = None; out['task'] = task
     for db, idx in out.groupby('database').groups.items():
-        m = TASK_MAPS.get((db, task))
-        if m is None: raise ValueError(f"task {task!r} is not defined for {db}; its tasks: " + ', '.join(t for d, t in TASK_MAPS if d == db))
+        m = task_map(db, task)
         src = out.loc[idx, 'patient_label' if (db, task) == ('circor2022', 'abnormal') else 'db_label']
         out.loc[idx, 'label'] = src.map(m).where(lambda s: s.notna(), None)
     out['label'] = out.label.astype(object).where(out.label.notna(), None)
