@@ -20,7 +20,8 @@ from .inference import (DeviceError, Predictor, bundled_recordings, check_thresh
 
 # %% auto #0
 __all__ = ['model_warnings', 'default_threads', 'check_threads', 'limit_threads', 'stop_signals', 'quiet_broken_pipe',
-           'check_output', 'answer_line', 'demo_figure', 'write_output', 'result_columns', 'CsvRows', 'predict_cli']
+           'check_output', 'json_value', 'answer_line', 'demo_figure', 'write_output', 'result_columns', 'CsvRows',
+           'predict_cli']
 
 # %% ../nbs/14a_predict_cli.ipynb #b266a527
 def model_warnings(meta:dict) -> list[str]:
@@ -51,7 +52,6 @@ def limit_threads(n:int):
 @contextmanager
 def stop_signals():
     "While inside: SIGTERM (`kill`, `timeout`) raises `KeyboardInterrupt` like Ctrl-C, so a stopped batch keeps what it finished; yields a list that receives 128 + the signal."
-    import signal   # here: only the commands need it
     got = []
     def stop(sig, frame): got.append(128 + sig); raise KeyboardInterrupt
     main = threading.current_thread() is threading.main_thread()
@@ -93,9 +93,13 @@ def check_output(path:str|None, what:str, # the option, for the message
     if not os.access(p.parent, os.W_OK): raise ValueError(f"--{what} {path}: folder {p.parent} is not writable")
     if st is not None and not os.access(p, os.W_OK): raise ValueError(f"--{what} {path} is not writable")
 
+def json_value(v):
+    "`v`, or None for a float that is not finite (a heart rate where no rhythm was found): JSON has no NaN."
+    return None if isinstance(v, float) and not math.isfinite(v) else v
+
 def _records(df) -> list[dict]:
-    "Rows as dicts, NaN (a heart rate not found) as None: JSON has no NaN."
-    return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()} for r in df.to_dict('records')]
+    "Rows as dicts of `json_value`s."
+    return [{k: json_value(v) for k, v in r.items()} for r in df.to_dict('records')]
 
 def answer_line(row:dict, # a row of `predict_files`' table
                 width:int=0, # pad the file name to this width

@@ -14,6 +14,7 @@ from fastcore.script import call_parse
 from fastapi import Request, WebSocket   # module level: the routes' annotations are strings (`annotations`), resolved here
 from .audio import AudioError, check_audio_limits
 from .model import UNCERTAIN, ModelError, apply_threshold
+from .predict_cli import json_value
 from .inference import Predictor, prepare_recording, pool_answer, recording_result, result_row, wav_truncated
 
 # %% auto #0
@@ -65,10 +66,6 @@ def decode_pcm(data:bytes, # little-endian interleaved samples
     return (np.frombuffer(data, dt).astype(np.float32)/scale).reshape(-1, channels), sr
 
 # %% ../nbs/21_serve.ipynb #97b77d49
-def _finite(v):
-    "JSON has no NaN: a value not measured (a heart rate where no rhythm was found) is None."
-    return None if isinstance(v, float) and not math.isfinite(v) else v
-
 def _window_list(pred:Predictor, starts, P:np.ndarray, preds=None) -> list[dict]:
     "Each window's start, end, class (the decision rule's, unless given as `preds`) and probabilities."
     preds = apply_threshold(P, pred.classes, 0., pred.weights) if preds is None else preds
@@ -80,7 +77,7 @@ def result_json(pred:Predictor, o:dict, # a `predict` result
                ) -> dict:
     "The service's answer for one recording: `result_row`'s fields, probabilities, `uncertain`, windows, warnings, heart rate."
     w = o['windows']
-    return dict({k: _finite(v) for k, v in result_row(o).items()}, probs={k: round(v, 4) for k, v in o['probs'].items()}, uncertain=o['answer'] == UNCERTAIN, threshold=pred.threshold,
+    return dict({k: json_value(v) for k, v in result_row(o).items()}, probs={k: round(v, 4) for k, v in o['probs'].items()}, uncertain=o['answer'] == UNCERTAIN, threshold=pred.threshold,
                 padded=bool(o['padded']), windows=_window_list(pred, w.start, w[pred.classes].values, w.pred),
                 warnings=[w for w in (o['warning'], o.get('rhythm_warning')) if w])
 
