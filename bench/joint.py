@@ -9,13 +9,14 @@ Rows: `single` trains one model per database (`joint.joint_cv(train_heads=[db])`
 `joint.joint_folds(k, seed)`. `loso-single` is PhysioNet alone with its sites as folds (train on three, score the fourth);
 `loso-joint` adds every labelled recording of the other three databases to the training side of each fold (PhysioNet is
 the only head scored). Recipe: `joint.train_joint` defaults (light_cnn from scratch, 64 x 128 px, 10 epochs, lr 3e-3,
-batch 32, class weights within each head; an epoch draws as many windows as there are training windows). Out-of-fold
+batch 32, class weights within each head), each epoch drawing --per-head windows (2,000) for every head trained: a
+joint model (4 heads, 8,000 a epoch) costs what the four single-database models together cost. Out-of-fold
 recording predictions go to bench/results/joint/<row>-s<seed>.csv.gz with a .json beside it (command, commit, machine,
 load, wall time); the table (bench/results/joint.md/.json) is `joint.joint_scores` of those files. Development figures.
 """
 import argparse, json, os, sys, time, warnings
 from pathlib import Path
-import numpy as np, pandas as pd
+import pandas as pd
 from heartbeat_nbdev.joint import ALL_DATABASES, joint_table, joint_folds, joint_windows, joint_cv, joint_scores
 from heartbeat_nbdev.recipe import machine_info, markdown_table
 
@@ -25,6 +26,7 @@ ap.add_argument('--seeds', default='42')
 ap.add_argument('--k', type=int, default=5)
 ap.add_argument('--fold-seed', type=int, default=42, help='seed of the folds (fixed: every row and seed on the same folds)')
 ap.add_argument('--epochs', type=int, default=10)
+ap.add_argument('--per-head', type=int, default=2000, help='windows drawn per epoch for each head trained (the same budget for a joint and a single-database model; 0: every training window once per epoch)')
 ap.add_argument('--out', default='bench/results/joint')
 ap.add_argument('--spec-out', default='data/spectrograms')
 ap.add_argument('--table', action='store_true')
@@ -49,6 +51,7 @@ if not a.table:
             print(f"{kind}: {len(wins)} windows of {wins.path.nunique()} recordings ({len(skipped)} skipped) in {time.perf_counter() - t0:.0f} s", flush=True)
             cache[kind] = (wins.reset_index(drop=True), X, skipped)
         return cache[kind]
+    def budget(n_heads): return a.per_head*n_heads or None   # windows per epoch
     for row in filter(None, a.rows.split(',')):
         if row not in ROWS: sys.exit(f"unknown row {row!r}; rows: {', '.join(ROWS)}")
         for seed in map(int, a.seeds.split(',')):
@@ -56,16 +59,16 @@ if not a.table:
             if f.exists(): print(f"{f} exists: reused"); continue
             wins, X, skipped = windows('loso' if row.startswith('loso') else 'cv')
             load = os.getloadavg(); t1 = time.perf_counter()
-            if row == 'single': oof = pd.concat([joint_cv(wins, X, train_heads=[db], seed=seed, epochs=a.epochs) for db in ALL_DATABASES], ignore_index=True)
-            elif row == 'joint': oof = joint_cv(wins, X, seed=seed, epochs=a.epochs)
-            elif row == 'loso-single': oof = joint_cv(wins, X, train_heads=['physionet2016'], seed=seed, epochs=a.epochs)
+            if row == 'single': oof = pd.concat([joint_cv(wins, X, train_heads=[db], seed=seed, epochs=a.epochs, samples_per_epoch=budget(1)) for db in ALL_DATABASES], ignore_index=True)
+            elif row == 'joint': oof = joint_cv(wins, X, seed=seed, epochs=a.epochs, samples_per_epoch=budget(4))
+            elif row == 'loso-single': oof = joint_cv(wins, X, train_heads=['physionet2016'], seed=seed, epochs=a.epochs, samples_per_epoch=budget(1))
             else:
-                oof = joint_cv(wins, X, seed=seed, epochs=a.epochs)
+                oof = joint_cv(wins, X, seed=seed, epochs=a.epochs, samples_per_epoch=budget(4))
                 oof = oof[oof['head'] == 'physionet2016']
             wall = time.perf_counter() - t1
             oof = oof.assign(path=[rel(p) for p in oof.path])
             oof.round(6).to_csv(f, index=False)
-            Path(str(f).replace('.csv.gz', '.json')).write_text(json.dumps(dict(row=row, seed=seed, k=a.k, fold_seed=a.fold_seed, epochs=a.epochs,
+            Path(str(f).replace('.csv.gz', '.json')).write_text(json.dumps(dict(row=row, seed=seed, k=a.k, fold_seed=a.fold_seed, epochs=a.epochs, per_head=a.per_head,
                 folds='PhysioNet 2016 sites b, c, d, f (leave-one-site-out)' if row.startswith('loso') else f'joint.joint_folds(k={a.k}, seed={a.fold_seed})',
                 n_windows=int(len(wins)), n_skipped=int(len(skipped)), command=' '.join(['python'] + sys.argv), wall_seconds=wall,
                 load_average_at_start=load, **machine_info()), indent=1))
@@ -75,7 +78,7 @@ files = sorted(out.glob('*-s*.csv.gz'))
 if files:
     oofs = []
     for f in files:
-        o = pd.read_csv(f, dtype={'patient': str}); o['row'] = f.name.split('-s')[0]; oofs.append(o)
+        o = pd.read_csv(f, dtype={'patient': str}); o['row'] = f.name.rsplit('-s', 1)[0]; oofs.append(o)
     from heartbeat_nbdev.joint import head_oof
     from heartbeat_nbdev.recipe import crossfit, OPERATING_TARGET
     # + op: the operating point chosen on the other folds (cross-fitted, as bench/ablation.py does): PASCAL's murmur
