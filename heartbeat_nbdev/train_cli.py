@@ -18,7 +18,8 @@ from .model import apply_threshold, base_model, is_ensemble, temperature_scale, 
 
 # %% auto #0
 __all__ = ['RECIPE', 'PRESETS', 'SUPPRESSED_RECALL', 'resolve_preset', 'training_recordings', 'op_warnings',
-           'choose_own_operating_point', 'chance_warnings', 'use_threads', 'check_options', 'run_training', 'train_cli']
+           'choose_own_operating_point', 'chance_warnings', 'use_threads', 'parse_img_size', 'check_options',
+           'run_training', 'train_cli']
 
 # %% ../nbs/19_train_cli.ipynb #4e054a51
 RECIPE = dict(arch='resnet50', pretrained=True, bs=32, epochs=5, lr=1e-3, wd=0.0, opt='AdamW', schedule='one-cycle (cosine)',
@@ -181,6 +182,15 @@ def use_threads(n:int|None=None # threads (default: $OMP_NUM_THREADS if set, els
     from heartbeat_nbdev.core import import_torch; import_torch().set_num_threads(n)   # here: PyTorch takes seconds to import
     return n
 
+def parse_img_size(v) -> int|tuple:
+    "An image size as `train` takes it: an integer (square), or (height, width) from 'HEIGHTxWIDTH' or a pair; anything else is returned as it is (for `check_options` to refuse)."
+    if isinstance(v, str):
+        s = v.strip().lower()
+        if s.isdigit(): return int(s)
+        if s.count('x') == 1 and all(t.strip().isdigit() for t in s.split('x')): return tuple(int(t) for t in s.split('x'))
+    if isinstance(v, (list, tuple)) and len(v) == 2: return tuple(v)
+    return v
+
 def check_options(o:dict) -> dict:
     "`UsageError` (one line, exit 2) for a setting that cannot train a useful model or an output that cannot be written, before any work; else `o`."
     def fin(v): return not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v)
@@ -188,7 +198,8 @@ def check_options(o:dict) -> dict:
     rules = [('epochs', whole(o['epochs'], 1, 10000), 'an integer of at least 1'), ('freeze_epochs', whole(o['freeze_epochs'], 0, 10000), 'an integer >= 0'),
              ('bs', whole(o['bs'], 1, 65536), 'an integer of at least 1'), ('lr', fin(o['lr']) and 0 < o['lr'] <= 10, 'a number in (0, 10]'),
              ('wd', fin(o['wd']) and 0 <= o['wd'] <= 10, 'a number in [0, 10]'), ('mixup', fin(o['mixup']) and 0 <= o['mixup'] <= 100, 'a number in [0, 100]'),
-             ('img_size', whole(o['img_size'], 16, 1024), 'an integer in [16, 1024] (what a model.json may hold)'),
+             ('img_size', whole(o['img_size'], 16, 1024) or (isinstance(o['img_size'], tuple) and len(o['img_size']) == 2 and all(whole(v, 16, 1024) for v in o['img_size'])),
+              'an integer in [16, 1024] or HEIGHTxWIDTH, each side in [16, 1024] (what a model.json may hold)'),
              ('fold', whole(o['fold'], 0, 4), 'one of the 5 folds, 0 to 4'), ('workers', o['workers'] is None or whole(o['workers'], 1, 1024), 'an integer of at least 1'),
              ('threads', o.get('threads') is None or whole(o['threads'], 1, 1024), 'an integer of at least 1')]
     for k, ok, want in rules:
@@ -233,7 +244,7 @@ def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then
               weights:str=None, # local state-dict file of ImageNet weights (default: torchvision's cache/download), or a model folder to fine-tune from
               no_pretrained:bool=False, # train from random initialisation
               epochs:int=5, bs:int=32, lr:float=1e-3, wd:float=0.0,
-              img_size:int=224, # images are squished to img_size x img_size
+              img_size:str=224, # images are squished to img_size x img_size, or to HEIGHTxWIDTH (e.g. 64x128)
               freeze_epochs:int=0, # epochs training the head alone first (pretrained only)
               class_weights:bool=False, # weight the loss by inverse class frequency
               augment:bool=False, # SpecAugment (time shift, frequency and time masks) on training batches
@@ -251,6 +262,7 @@ def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then
               threads:int=None, # PyTorch and BLAS threads (default: $OMP_NUM_THREADS, else every core up to 8); on a shared machine give fewer than its cores
              ):
     "Train and evaluate a spectrogram classifier on the heart-sound dataset (dataset, spectrograms, training, evaluation); write model, metrics and plots to `out`."
+    img_size = parse_img_size(img_size)
     args = dict(locals())
     given = {k: v for k, v in args.items() if k in _PRESET_KEYS}
     op = None
@@ -262,6 +274,7 @@ def run_training(data:str=None, # dataset folder (default: $HEARTBEAT_DATA, then
         if op is not None and stored_operating_point: op = _borrowed(op, preset)
         elif op is not None: op = 'own'   # chosen below, on a CV of this training data
         if seeds is None: seeds = PRESETS[preset].get('seeds')
+        if PRESETS[preset].get('pretrained') is False and not weights: no_pretrained = args['no_pretrained'] = True   # a from-scratch recipe (light_cnn)
     try: ss = [int(x) for x in str(seeds).split(',') if x.strip()] if seeds is not None else []
     except ValueError: raise SystemExit(f"error: --seeds must be comma-separated integers, not {seeds!r}") from None
     if len(set(ss)) != len(ss): raise SystemExit(f"error: --seeds repeats a seed: {seeds}")
