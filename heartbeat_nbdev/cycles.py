@@ -15,11 +15,10 @@ from scipy.ndimage import percentile_filter
 
 # %% auto #0
 __all__ = ['ENV_FS', 'RHYTHM_FEATURES', 'SEG_FS', 'STATES', 'SPRINGER_DURATIONS', 'SEARCH_BPM', 'FUNDAMENTAL', 'RHYTHM_FIELDS',
-           'MIN_PERIODICITY', 'MIN_CONFIDENCE', 'MAX_HALF_REPEAT', 'STATE_COLOURS', 'envelope', 'Sounds', 'segment',
-           'match_f1', 'rhythm_features', 'read_states', 'frame_states', 'read_circor_segmentation',
-           'score_segmentation', 'springer_features', 'context_frames', 'duration_logprobs', 'hsmm_viterbi',
-           'Segmentation', 'cycle_candidates', 'SpringerSegmenter', 'fit_segmenter', 'cycle_summary', 'heart_rate',
-           'plot_segmentation']
+           'MIN_PERIODICITY', 'MIN_CONFIDENCE', 'STATE_COLOURS', 'envelope', 'Sounds', 'segment', 'match_f1',
+           'rhythm_features', 'read_states', 'frame_states', 'read_circor_segmentation', 'score_segmentation',
+           'springer_features', 'context_frames', 'duration_logprobs', 'hsmm_viterbi', 'Segmentation',
+           'cycle_candidates', 'SpringerSegmenter', 'fit_segmenter', 'cycle_summary', 'heart_rate', 'plot_segmentation']
 
 # %% ../nbs/08_cycles.ipynb #f06d5929
 ENV_FS = 50   # envelope samples per second
@@ -260,8 +259,7 @@ class Segmentation:
     score:float        # the Viterbi log score
     confidence:float   # mean probability, by the logistic regression, of the state each frame was given
     periodicity:float  # autocorrelation of the S1 probability at `cycle_s` (near 1: strictly periodic)
-    repeat_s:float = np.nan   # the shortest lag at which the S1 probability repeats about as strongly as anywhere (s; `cycle_candidates`' fundamental)
-    half_repeat:float = np.nan   # the homomorphic envelope's autocorrelation at half `cycle_s` over that at `cycle_s` (near 1 or more: the sounds come every half cycle, a rhythm twice as fast)
+    repeat_s:float = np.nan   # the shortest candidate cycle whose periodicity is nearly (`FUNDAMENTAL`) the best candidate's (s)
     def segments(self) -> pd.DataFrame:
         "One row per run of a state: start, end (s), state (name), cut (touches an end of the recording)."
         st = self.states; ch = np.flatnonzero(np.diff(np.r_[-1, st, -1]) != 0)
@@ -277,40 +275,38 @@ class Segmentation:
         t = np.r_[self.s1, self.s2]; lab = np.r_[['S1']*len(self.s1), ['S2']*len(self.s2)]; o = np.argsort(t, kind='stable')
         return Sounds(t[o], lab[o], self.cycle_s, self.systole_s)
 
-SEARCH_BPM = (12, 360)   # the rates `cycle_candidates` searches; `cycle_summary` reports 30-250 BPM only
-FUNDAMENTAL = 0.9   # an autocorrelation peak this close to the highest is taken as the cycle when it is shorter
+SEARCH_BPM = (12, 360)   # `cycle_candidates` also tries the best cycle outside the reported 30-250 BPM but inside these
+FUNDAMENTAL = 0.9   # `Segmentation.repeat_s`: the shortest candidate whose autocorrelation is this close to the best one's
 
 def _peak_near(ac, c, lo, hi, rel=0.15):
     a, b = max(lo, int(np.floor(c*(1 - rel)))), min(hi, int(np.ceil(c*(1 + rel))) + 1)
     return a + int(np.argmax(ac[a:b])) if b > a else None
 
+def _best_peak(ac, lo, hi):
+    "The lag of the highest local maximum of `ac` in lo..hi, or None."
+    if hi < lo or lo < 1 or hi + 1 >= len(ac): return None
+    pk = lo - 1 + find_peaks(ac[lo - 1:hi + 2])[0]; pk = pk[(pk >= lo) & (pk <= hi)]
+    return int(pk[np.argmax(ac[pk])]) if len(pk) else None
+
 def cycle_candidates(P:np.ndarray, # (frames, 4) state probabilities
-                     fs:int=SEG_FS, bpm:tuple=SEARCH_BPM, # frames per second; the rates searched (wider than those reported, so that a rhythm outside them is recognised, not aliased)
+                     fs:int=SEG_FS, bpm:tuple=(30, 250), # frames per second; the rates searched first
+                     search:tuple=SEARCH_BPM, # the wider rates of the two extra candidates
                     ) -> list[tuple[float, float, float]]:
-    "(cycle s, systole s, autocorrelation) candidates, the fundamental first: the shortest lag whose autocorrelation peak is nearly (`FUNDAMENTAL`) of the S1 probability in `bpm` (lags up to half the recording), and the peaks near 1/3, 1/2, 2/3, 3/2 and 2 times it; systole from the S1-to-S2 cross-correlation at 25-60% of the cycle."
-    sm = lambda v: np.convolve(v - v.mean(), np.array([1, 2, 3, 2, 1])/9, 'same')   # a little wider: a cycle of 12.5 frames still lines up at lag 12 or 13
-    s1, s2 = sm(P[:, 0]), sm(P[:, 2]); n = len(s1)
+    "(cycle s, systole s, periodicity) candidates: the highest autocorrelation peak of the S1 probability in `bpm`, the peaks near 1/3, 1/2, 2/3, 3/2 and 2 times it, and the highest peak outside `bpm` but inside `search` on each side (slow ones up to half the recording): a rhythm outside the range can win the decoding instead of being read as a multiple inside it. Systole from the S1-to-S2 cross-correlation at 25-60% of the cycle; periodicity, the autocorrelation at the cycle of the S1 probability smoothed over 5 frames (a cycle of 12.5 frames lines up at 12 or 13)."
+    s1, s2 = P[:, 0] - P[:, 0].mean(), P[:, 2] - P[:, 2].mean(); n = len(s1)
     ac = np.correlate(s1, s1, 'full')[n - 1:]/max(float(s1 @ s1), 1e-12)
     xc = np.correlate(s2, s1, 'full')[n - 1:]   # xc[k]: S2 k frames after S1
-    lo, hi = int(round(60/bpm[1]*fs)), min(int(round(60/bpm[0]*fs)), n//2)
+    lo, hi = int(round(60/bpm[1]*fs)), min(int(round(60/bpm[0]*fs)), n - 1)
     if hi <= lo + 1: return []
-    pk = lo - 1 + find_peaks(ac[lo - 1:hi + 2])[0]   # local maxima only: not the shoulder of the peak at lag 0
-    pk = pk[(pk >= lo) & (pk <= hi)]
-    if len(pk): best = int(pk[np.argmax(ac[pk] >= FUNDAMENTAL*ac[pk].max())])   # the shortest lag nearly as periodic as the best: not a multiple of the cycle
-    else: best = lo + int(np.argmax(ac[lo:hi + 1]))
+    best = lo + int(np.argmax(ac[lo:hi + 1]))
     cs = {best} | {k for m in (1/3, 0.5, 2/3, 1.5, 2.) if (k := _peak_near(ac, best*m, lo, hi)) is not None}
+    cs |= {k for k in (_best_peak(ac, int(round(60/search[1]*fs)), lo - 1), _best_peak(ac, hi + 1, min(int(round(60/search[0]*fs)), n//2))) if k is not None}
+    sm = np.convolve(s1, np.array([1, 2, 3, 2, 1])/9, 'same'); acs = np.correlate(sm, sm, 'full')[n - 1:]/max(float(sm @ sm), 1e-12)
     out = []
-    for c in [best] + sorted(cs - {best}):   # the fundamental first
+    for c in sorted(cs):
         a, b = max(1, int(0.25*c)), max(int(0.6*c), int(0.25*c) + 2)
-        out.append((c/fs, (a + int(np.argmax(xc[a:b])))/fs, float(ac[c])))
+        out.append((c/fs, (a + int(np.argmax(xc[a:b])))/fs, float(acs[c])))
     return out
-
-def _half_repeat(e, lag):
-    "Autocorrelation of `e` at half `lag` frames over that at `lag` (each the best of the nearest three lags)."
-    e = e - e.mean(); n = len(e); ee = max(float(e @ e), 1e-12)
-    ac = lambda k: max(float(e[:n - j] @ e[j:])/ee for j in range(max(1, k - 1), min(n - 1, k + 1) + 1))
-    full = ac(int(round(lag)))
-    return ac(int(round(lag/2)))/full if full > 1e-6 else np.inf
 
 class SpringerSegmenter:
     "Springer's logistic-regression HSMM with its parameters (`fit_segmenter`; `SpringerSegmenter.load()` reads the one shipped with the package)."
@@ -338,12 +334,13 @@ class SpringerSegmenter:
     def segment_features(self, F:np.ndarray) -> Segmentation|None:
         "The most probable states of `springer_features` frames, over the cycle candidates; None if the recording is too short for any."
         P = self.posteriors(F); logB = np.log(P + 1e-12) - self.log_prior
-        cands = cycle_candidates(P, SEG_FS, self.search_bpm)
+        cands = cycle_candidates(P, SEG_FS, self.bpm, self.search_bpm)
         if not cands: return None
         dec = hsmm_viterbi(logB, *zip(*[duration_logprobs(cyc, sys_, self.durations) for cyc, sys_, _ in cands]))   # all candidates in one pass
         i = int(np.argmax([sc for _, sc in dec])); best = (*dec[i], *cands[i])
         st, sc, cyc, sys_, ac = best
-        return Segmentation(st, SEG_FS, cyc, sys_, sc, float(P[np.arange(len(st)), st].mean()), ac, cands[0][0], _half_repeat(F[:, 0], cyc*SEG_FS))
+        top = max(a for *_, a in cands); rep = min(c for c, _, a in cands if a >= top - (1 - FUNDAMENTAL)*abs(top))
+        return Segmentation(st, SEG_FS, cyc, sys_, sc, float(P[np.arange(len(st)), st].mean()), ac, rep)
     def segment(self, y:np.ndarray, # prepared samples (`load_audio`)
                 sr:int=2000) -> Segmentation|None:
         "S1 / systole / S2 / diastole of a recording (None if too short to hold a cycle)."
@@ -374,9 +371,8 @@ def fit_segmenter(items, # (features, frame states) pairs: `springer_features`, 
 # %% ../nbs/08_cycles.ipynb #32de644e
 RHYTHM_FIELDS = ('heart_rate', 'heart_rate_spread', 'systole_s', 'diastole_s', 'n_cycles', 'seg_confidence')
 MIN_PERIODICITY, MIN_CONFIDENCE = 0.15, 0.35   # below either, no rhythm is reported (noise, `bench/segmenter_springer.py`)
-MAX_HALF_REPEAT = 0.9   # at or above, the rate may be twice the one decoded: none is reported
 
-def cycle_summary(seg:Segmentation, bpm:tuple=(30, 250), min_periodicity:float=MIN_PERIODICITY, min_confidence:float=MIN_CONFIDENCE, max_half_repeat:float=MAX_HALF_REPEAT) -> dict:
+def cycle_summary(seg:Segmentation, bpm:tuple=(30, 250), min_periodicity:float=MIN_PERIODICITY, min_confidence:float=MIN_CONFIDENCE) -> dict:
     "Heart rate (BPM, from the mean S1-to-S1 interval of the complete cycles within 30% of their median), its spread (s.d. of the beat-to-beat rate of all of them), mean systolic (S1 start to S2 start) and diastolic (S2 start to the next S1) intervals in s, complete cycles, confidence; and `rhythm_warning`, '' or why no rate is given (then NaN)."
     g = seg.segments(); g = g[~g.cut]
     s1, s2 = g.start[g.state == 'S1'].to_numpy(), g.start[g.state == 'S2'].to_numpy()
@@ -390,9 +386,7 @@ def cycle_summary(seg:Segmentation, bpm:tuple=(30, 250), min_periodicity:float=M
     if len(cyc) < 2: why = f"fewer than two complete heart cycles ({len(cyc)})"
     elif seg.periodicity < min_periodicity or seg.confidence < min_confidence:
         why = f"no regular heart sounds (periodicity {seg.periodicity:.2f}, confidence {seg.confidence:.2f})"
-    elif seg.half_repeat >= max_half_repeat:   # the sounds come every half cycle as regularly as every cycle: the rate may be twice this
-        why = f"the sounds repeat every {seg.cycle_s/2:.2f} s as regularly as every {seg.cycle_s:.2f} s ({120/seg.cycle_s:.0f} or {60/seg.cycle_s:.0f} BPM?)"
-    elif 60/seg.repeat_s > bpm[1] and seg.cycle_s > 1.5*seg.repeat_s:   # decoded at a multiple of a period too short for a heart cycle: too fast a rhythm, read at half its rate
+    elif 60/seg.repeat_s > bpm[1] and seg.cycle_s > 1.5*seg.repeat_s:   # S1 repeats as regularly at a period too short for a heart cycle: too fast a rhythm, read at a fraction of its rate
         why = f"the sounds repeat every {seg.repeat_s:.2f} s ({60/seg.repeat_s:.0f} per minute), faster than {bpm[1]} BPM"
     elif not bpm[0] <= hr <= bpm[1] or not bpm[0] <= 60/seg.cycle_s <= bpm[1]: why = f"rate outside {bpm[0]}-{bpm[1]} BPM (the cycles found beat at about {60/seg.cycle_s:.0f})"
     else: why = ''
