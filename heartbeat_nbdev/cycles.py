@@ -14,11 +14,11 @@ from scipy.signal import hilbert, butter, sosfiltfilt, find_peaks, resample_poly
 from scipy.ndimage import percentile_filter
 
 # %% auto #0
-__all__ = ['ENV_FS', 'RHYTHM_FEATURES', 'SEG_FS', 'STATES', 'SPRINGER_DURATIONS', 'RHYTHM_FIELDS', 'MIN_PERIODICITY',
-           'MIN_CONFIDENCE', 'STATE_COLOURS', 'envelope', 'Sounds', 'segment', 'match_f1', 'rhythm_features',
-           'read_states', 'frame_states', 'read_circor_segmentation', 'score_segmentation', 'springer_features',
-           'context_frames', 'duration_logprobs', 'hsmm_viterbi', 'Segmentation', 'cycle_candidates',
-           'SpringerSegmenter', 'fit_segmenter', 'cycle_summary', 'heart_rate', 'plot_segmentation']
+__all__ = ['ENV_FS', 'RHYTHM_FEATURES', 'SEG_FS', 'STATES', 'SPRINGER_DURATIONS', 'SEARCH_BPM', 'FUNDAMENTAL', 'RHYTHM_FIELDS',
+           'MIN_PERIODICITY', 'MIN_CONFIDENCE', 'STATE_COLOURS', 'envelope', 'Sounds', 'segment', 'match_f1',
+           'rhythm_features', 'read_states', 'frame_states', 'read_circor_segmentation', 'score_segmentation',
+           'springer_features', 'context_frames', 'duration_logprobs', 'hsmm_viterbi', 'Segmentation',
+           'cycle_candidates', 'SpringerSegmenter', 'fit_segmenter', 'cycle_summary', 'heart_rate', 'plot_segmentation']
 
 # %% ../nbs/08_cycles.ipynb #f06d5929
 ENV_FS = 50   # envelope samples per second
@@ -204,10 +204,11 @@ def duration_logprobs(cycle:float, # heart cycle (s)
                       systole:float, # S1 start to S2 start (s)
                       p:dict=SPRINGER_DURATIONS, # S1 and S2 duration means and spreads; systole's spread; diastole's, relative and absolute
                       fs:int=SEG_FS) -> tuple[np.ndarray, np.ndarray]:
-    "(log P(duration = d), log P(duration >= d)) for d = 1..D frames of S1, systole, S2 and diastole: Gaussians cut at 1 frame, each (4, D)."
-    m1, m2 = p['s1_mean']*fs, p['s2_mean']*fs
+    "(log P(duration = d), log P(duration >= d)) for d = 1..D frames of S1, systole, S2 and diastole: Gaussians cut at 1 frame, each (4, D). S1 and S2 shrink (mean and spread) when together they would fill over half the cycle, as in a fast heart."
+    k = min(1., 0.5*cycle/(p['s1_mean'] + p['s2_mean']))   # a fast heart's sounds are shorter: 240 BPM leaves 0.25 s for S1, systole, S2, diastole
+    m1, m2 = k*p['s1_mean']*fs, k*p['s2_mean']*fs
     M = np.array([m1, max(systole*fs - m1, 1.), m2, max((cycle - systole)*fs - m2, 1.)])
-    S = np.array([p['s1_std']*fs, p['systole_std']*fs, p['s2_std']*fs, p['diastole_rel']*M[3] + p['diastole_abs']*fs])
+    S = np.array([k*p['s1_std']*fs, p['systole_std']*fs, k*p['s2_std']*fs, p['diastole_rel']*M[3] + p['diastole_abs']*fs])
     S = np.maximum(S, 0.5)
     d = np.arange(1, int(np.ceil((M + 4*S).max())) + 1)
     L = -0.5*((d[None] - M[:, None])/S[:, None])**2
@@ -258,6 +259,7 @@ class Segmentation:
     score:float        # the Viterbi log score
     confidence:float   # mean probability, by the logistic regression, of the state each frame was given
     periodicity:float  # autocorrelation of the S1 probability at `cycle_s` (near 1: strictly periodic)
+    repeat_s:float = np.nan   # the shortest candidate cycle whose periodicity is nearly (`FUNDAMENTAL`) the best candidate's (s)
     def segments(self) -> pd.DataFrame:
         "One row per run of a state: start, end (s), state (name), cut (touches an end of the recording)."
         st = self.states; ch = np.flatnonzero(np.diff(np.r_[-1, st, -1]) != 0)
@@ -273,14 +275,24 @@ class Segmentation:
         t = np.r_[self.s1, self.s2]; lab = np.r_[['S1']*len(self.s1), ['S2']*len(self.s2)]; o = np.argsort(t, kind='stable')
         return Sounds(t[o], lab[o], self.cycle_s, self.systole_s)
 
+SEARCH_BPM = (12, 360)   # `cycle_candidates` also tries the best cycle outside the reported 30-250 BPM but inside these
+FUNDAMENTAL = 0.9   # `Segmentation.repeat_s`: the shortest candidate whose autocorrelation is this close to the best one's
+
 def _peak_near(ac, c, lo, hi, rel=0.15):
     a, b = max(lo, int(np.floor(c*(1 - rel)))), min(hi, int(np.ceil(c*(1 + rel))) + 1)
     return a + int(np.argmax(ac[a:b])) if b > a else None
 
+def _best_peak(ac, lo, hi):
+    "The lag of the highest local maximum of `ac` in lo..hi, or None."
+    if hi < lo or lo < 1 or hi + 1 >= len(ac): return None
+    pk = lo - 1 + find_peaks(ac[lo - 1:hi + 2])[0]; pk = pk[(pk >= lo) & (pk <= hi)]
+    return int(pk[np.argmax(ac[pk])]) if len(pk) else None
+
 def cycle_candidates(P:np.ndarray, # (frames, 4) state probabilities
-                     fs:int=SEG_FS, bpm:tuple=(30, 250), # frames per second; the rates searched
+                     fs:int=SEG_FS, bpm:tuple=(30, 250), # frames per second; the rates searched first
+                     search:tuple=SEARCH_BPM, # the wider rates of the two extra candidates
                     ) -> list[tuple[float, float, float]]:
-    "(cycle s, systole s, autocorrelation) candidates: the best autocorrelation peak of the S1 probability in `bpm`, and the peaks near 1/3, 1/2, 2/3, 3/2 and 2 times it; systole from the S1-to-S2 cross-correlation at 25-60% of the cycle."
+    "(cycle s, systole s, periodicity) candidates: the highest autocorrelation peak of the S1 probability in `bpm`, the peaks near 1/3, 1/2, 2/3, 3/2 and 2 times it, and the highest peak outside `bpm` but inside `search` on each side (slow ones up to half the recording): a rhythm outside the range can win the decoding instead of being read as a multiple inside it. Systole from the S1-to-S2 cross-correlation at 25-60% of the cycle; periodicity, the autocorrelation at the cycle of the S1 probability smoothed over 5 frames (a cycle of 12.5 frames lines up at 12 or 13)."
     s1, s2 = P[:, 0] - P[:, 0].mean(), P[:, 2] - P[:, 2].mean(); n = len(s1)
     ac = np.correlate(s1, s1, 'full')[n - 1:]/max(float(s1 @ s1), 1e-12)
     xc = np.correlate(s2, s1, 'full')[n - 1:]   # xc[k]: S2 k frames after S1
@@ -288,10 +300,12 @@ def cycle_candidates(P:np.ndarray, # (frames, 4) state probabilities
     if hi <= lo + 1: return []
     best = lo + int(np.argmax(ac[lo:hi + 1]))
     cs = {best} | {k for m in (1/3, 0.5, 2/3, 1.5, 2.) if (k := _peak_near(ac, best*m, lo, hi)) is not None}
+    cs |= {k for k in (_best_peak(ac, int(round(60/search[1]*fs)), lo - 1), _best_peak(ac, hi + 1, min(int(round(60/search[0]*fs)), n//2))) if k is not None}
+    sm = np.convolve(s1, np.array([1, 2, 3, 2, 1])/9, 'same'); acs = np.correlate(sm, sm, 'full')[n - 1:]/max(float(sm @ sm), 1e-12)
     out = []
     for c in sorted(cs):
         a, b = max(1, int(0.25*c)), max(int(0.6*c), int(0.25*c) + 2)
-        out.append((c/fs, (a + int(np.argmax(xc[a:b])))/fs, float(ac[c])))
+        out.append((c/fs, (a + int(np.argmax(xc[a:b])))/fs, float(acs[c])))
     return out
 
 class SpringerSegmenter:
@@ -300,7 +314,8 @@ class SpringerSegmenter:
         self.params = params
         self.coef, self.intercept = np.asarray(params['coef'], float), np.asarray(params['intercept'], float)
         self.log_prior, self.context = np.log(np.asarray(params['prior'], float)), int(params['context'])
-        self.durations, self.bpm = dict(params['durations']), tuple(params.get('bpm', (30, 250)))
+        self.durations, self.bpm = dict(params['durations']), tuple(params.get('bpm', (30, 250)))   # the rates reported
+        self.search_bpm = tuple(params.get('search_bpm', SEARCH_BPM))   # the rates searched
         if self.coef.shape != (4, 4*(2*self.context + 1)) or self.intercept.shape != (4,): raise ValueError(f"segmenter parameters: coef {self.coef.shape} and intercept {self.intercept.shape} do not fit context {self.context}")
     @classmethod
     def load(cls, path:str|Path|None=None):
@@ -319,12 +334,13 @@ class SpringerSegmenter:
     def segment_features(self, F:np.ndarray) -> Segmentation|None:
         "The most probable states of `springer_features` frames, over the cycle candidates; None if the recording is too short for any."
         P = self.posteriors(F); logB = np.log(P + 1e-12) - self.log_prior
-        cands = cycle_candidates(P, SEG_FS, self.bpm)
+        cands = cycle_candidates(P, SEG_FS, self.bpm, self.search_bpm)
         if not cands: return None
         dec = hsmm_viterbi(logB, *zip(*[duration_logprobs(cyc, sys_, self.durations) for cyc, sys_, _ in cands]))   # all candidates in one pass
         i = int(np.argmax([sc for _, sc in dec])); best = (*dec[i], *cands[i])
         st, sc, cyc, sys_, ac = best
-        return Segmentation(st, SEG_FS, cyc, sys_, sc, float(P[np.arange(len(st)), st].mean()), ac)
+        top = max(a for *_, a in cands); rep = min(c for c, _, a in cands if a >= top - (1 - FUNDAMENTAL)*abs(top))
+        return Segmentation(st, SEG_FS, cyc, sys_, sc, float(P[np.arange(len(st)), st].mean()), ac, rep)
     def segment(self, y:np.ndarray, # prepared samples (`load_audio`)
                 sr:int=2000) -> Segmentation|None:
         "S1 / systole / S2 / diastole of a recording (None if too short to hold a cycle)."
@@ -370,7 +386,9 @@ def cycle_summary(seg:Segmentation, bpm:tuple=(30, 250), min_periodicity:float=M
     if len(cyc) < 2: why = f"fewer than two complete heart cycles ({len(cyc)})"
     elif seg.periodicity < min_periodicity or seg.confidence < min_confidence:
         why = f"no regular heart sounds (periodicity {seg.periodicity:.2f}, confidence {seg.confidence:.2f})"
-    elif not bpm[0] <= hr <= bpm[1] or not bpm[0] < 60/seg.cycle_s < bpm[1]: why = f"rate outside {bpm[0]}-{bpm[1]} BPM"
+    elif 60/seg.repeat_s > bpm[1] and seg.cycle_s > 1.5*seg.repeat_s:   # S1 repeats as regularly at a period too short for a heart cycle: too fast a rhythm, read at a fraction of its rate
+        why = f"the sounds repeat every {seg.repeat_s:.2f} s ({60/seg.repeat_s:.0f} per minute), faster than {bpm[1]} BPM"
+    elif not bpm[0] <= hr <= bpm[1] or not bpm[0] <= 60/seg.cycle_s <= bpm[1]: why = f"rate outside {bpm[0]}-{bpm[1]} BPM (the cycles found beat at about {60/seg.cycle_s:.0f})"
     else: why = ''
     if why: return {**out, 'rhythm_warning': f"no rhythm found: {why}"}
     return {**out, 'heart_rate': round(float(hr), 2), 'heart_rate_spread': round(float(np.std(60/rr)), 2),
