@@ -85,8 +85,14 @@ LEVERS = {
     # the light from-scratch CNN (`backbones.light_cnn`, 98 k weights) at 64 x 128 px: ten epochs at lr 3e-3 cost less than base's five
     'light': dict(arch='light_cnn', pretrained=False, img_size=(64, 128), lr=3e-3, epochs=10),
     'light-specaug': dict(arch='light_cnn', pretrained=False, img_size=(64, 128), lr=3e-3, epochs=10, augment=True),
+    # `light` fine-tuned from self-supervised (SimCLR) features learnt on the other databases' audio and PASCAL's unlabelled
+    # recordings of patients with no labelled one (`pretrain.pretrain_for`, `PRETRAIN['ssl-pascal']`): no labelled PASCAL audio
+    'light-ssl': dict(arch='light_cnn', img_size=(64, 128), lr=3e-3, epochs=10, pretrain='ssl-pascal'),
+    'light-ssl-specaug': dict(arch='light_cnn', img_size=(64, 128), lr=3e-3, epochs=10, augment=True, pretrain='ssl-pascal'),
 }
-PRETRAIN = {'external-abnormal': dict(dataset='physionet2016,circor2022,yaseen2018', task='abnormal')}
+PRETRAIN = {'external-abnormal': dict(dataset='physionet2016,circor2022,yaseen2018', task='abnormal'),
+            # self-supervised, labels unused (`pretrain.pretrain_for`); sized for ~10 min on 2 CPU cores
+            'ssl-pascal': dict(method='ssl', exclude='pascal', max_windows=8, epochs=4, bs=256, lr=2e-3, time_limit=600)}
 
 def machine_info() -> dict:
     "Where and with what a figure was measured: commit, host CPU count, GPU, torch version, date."
