@@ -2,6 +2,7 @@
 `bench/ablation.py --rows light-ssl`, which reuses the file this writes.
 
     flock /tmp/heavy.lock python bench/pretrain.py --name ssl-pascal
+    python bench/pretrain.py --table          # bench/results/pretrain.md from the saved CV rows (`pretrain.pretrain_table`)
 
 Writes --models/pretrain-<name>.pth (keys of `backbones.light_cnn()`) with its record beside it, copied to
 bench/results/pretrain-<name>.json: what audio (recordings and windows per database, what was left out), epochs,
@@ -10,13 +11,20 @@ seconds, machine, NT-Xent by epoch.
 import argparse, json, os, sys, warnings
 from pathlib import Path
 from heartbeat_nbdev.recipe import PRETRAIN
-from heartbeat_nbdev.pretrain import pretrain_for
+from heartbeat_nbdev.pretrain import pretrain_for, pretrain_table
 
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 ap.add_argument('--name', default='ssl-pascal')
 ap.add_argument('--models', default='models')
 ap.add_argument('--img-size', default='64,128', help="height,width: the fine-tuning row's img_size")
+ap.add_argument('--table', action='store_true', help='only write bench/results/pretrain.md from the saved rows')
 a = ap.parse_args()
+if a.table:
+    from heartbeat_nbdev.recipe import markdown_table
+    tab = pretrain_table('bench/results')
+    Path('bench/results/pretrain.md').write_text(markdown_table(tab.drop(columns=['machine', 'command'])) + '\n\n' +
+                                                 markdown_table(tab[['row', 'machine', 'command']]) + '\n')
+    print(markdown_table(tab)); sys.exit(0)
 kw = PRETRAIN[a.name]
 if kw.get('method') != 'ssl': sys.exit(f"PRETRAIN[{a.name!r}] is not self-supervised (method='ssl'): bench/ablation.py trains it")
 f = Path(a.models)/f'pretrain-{a.name}.pth'

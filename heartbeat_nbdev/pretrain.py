@@ -18,7 +18,7 @@ from .backbones import light_cnn
 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'pretrain_pool', 'window_images', 'two_views', 'to_input', 'nt_xent', 'ssl_net',
-           'pretrain_ssl', 'pretrain_for', 'pretrain_cli']
+           'pretrain_ssl', 'pretrain_for', 'pretrain_cli', 'pretrain_table']
 
 # %% ../nbs/23_pretrain.ipynb #18324054
 def pretrain_pool(exclude:str='pascal', # the database whose CV the weights are for: none of its labelled audio goes in
@@ -164,7 +164,7 @@ def pretrain_for(exclude:str='pascal', # the database whose CV the weights are f
     pool, counts = pretrain_pool(exclude, data=data)
     wins, skipped = make_spectrograms(pool, spec_out, cfg, n_workers=n_workers, progress=False)
     if wins.empty: raise ValueError(f"pretrain_for: no usable recording of {len(pool)} ({len(skipped)} skipped)")
-    wins = wins.groupby('path', group_keys=False, sort=False).apply(lambda g: g.sample(min(len(g), max_windows), random_state=seed))
+    wins = wins.sample(frac=1., random_state=seed).groupby('path', sort=False).head(max_windows).sort_index()   # a random max_windows of each
     imgs = window_images(wins, img_size)
     prep = time.perf_counter() - t0
     if progress: print(f"{wins.path.nunique()} recordings -> {len(wins)} windows ({len(skipped)} skipped) in {prep:.0f} s", flush=True)
@@ -196,3 +196,27 @@ def pretrain_cli(exclude:str='pascal', # the database whose CV the weights are f
         except (ValueError, FileNotFoundError) as e: raise SystemExit(f"error: {e}") from None
     print(f"{out}: {rec['n_windows']} windows, {rec['epochs_run']} epochs, NT-Xent {rec['history'][0]['loss']:.3f} -> "
           f"{rec['history'][-1]['loss']:.3f} (chance {rec['chance_loss']:.3f}), {rec['wall_seconds']:.0f} s")
+
+# %% ../nbs/23_pretrain.ipynb #566ca552
+def pretrain_table(folder:str|Path='bench/results', # holding ablation/<row>-s<seed>.csv/.json (`bench/ablation.py`)
+                   rows:tuple=('light', 'light-ssl', 'light-specaug', 'light-ssl-specaug', 'base'), # those present are shown
+                   ref:str='light', # the row each is compared with, fold by fold (same seed, same folds)
+                  ) -> pd.DataFrame:
+    "Mean ± std over (seed, fold) of balanced accuracy and recalls, the paired per-fold difference in balanced accuracy from `ref`, minutes per fold, machine and command of each row."
+    from heartbeat_nbdev.recipe import summarise, fmt_summary, run_metrics   # here: recipe imports fastai
+    d = Path(folder)/'ablation'
+    def load(r): return pd.concat([pd.read_csv(f) for f in sorted(d.glob(f'{r}-s*.csv'))], ignore_index=True)
+    def ba(r): return run_metrics(load(r)).set_index(['seed', 'fold']).balanced_accuracy
+    have = [r for r in rows if any(d.glob(f'{r}-s*.csv'))]
+    base = ba(ref) if ref in have else None
+    out = []
+    for r in have:
+        s, meta = fmt_summary(summarise(load(r))), [json.loads(f.read_text()) for f in sorted(d.glob(f'{r}-s*.json'))]
+        dd = (ba(r) - base).dropna() if base is not None and r != ref else pd.Series(dtype=float)
+        out.append({'row': r, 'seeds': ','.join(str(m['seed']) for m in meta), 'balanced accuracy': s['balanced_accuracy'],
+                    f'Δ BA vs {ref} (paired folds)': f"{dd.mean():+.3f} ± {dd.std(ddof=1):.3f} ({len(dd)})" if len(dd) > 1 else '',
+                    'murmur recall': s['recall_murmur'], 'normal recall': s['recall_normal'], 'extrastole recall': s['recall_extrastole'],
+                    'min per fold': f"{np.mean([m['wall_seconds']/m['k'] for m in meta])/60:.1f}",
+                    'machine': meta[0]['machine'] + (f"; {meta[0]['cpu'].split(' (')[0]}" if 'cpu' in meta[0] else ''),
+                    'command': meta[0]['command']})
+    return pd.DataFrame(out)
