@@ -205,13 +205,14 @@ def pretrain_table(folder:str|Path='bench/results', # holding ablation/<row>-s<s
     "Mean ± std over (seed, fold) of balanced accuracy and recalls, the paired per-fold difference in balanced accuracy from `ref`, minutes per fold, machine and command of each row."
     from heartbeat_nbdev.recipe import summarise, fmt_summary, run_metrics   # here: recipe imports fastai
     d = Path(folder)/'ablation'
-    def load(r): return pd.concat([pd.read_csv(f) for f in sorted(d.glob(f'{r}-s*.csv'))], ignore_index=True)
+    def files(r, ext): return [f for f in sorted(d.glob(f'{r}-s*{ext}')) if f.name[:-len(ext)].rsplit('-s', 1)[0] == r]   # not light-ssl for light
+    def load(r): return pd.concat([pd.read_csv(f) for f in files(r, '.csv')], ignore_index=True)
     def ba(r): return run_metrics(load(r)).set_index(['seed', 'fold']).balanced_accuracy
-    have = [r for r in rows if any(d.glob(f'{r}-s*.csv'))]
+    have = [r for r in rows if files(r, '.csv')]
     base = ba(ref) if ref in have else None
     out = []
     for r in have:
-        s, meta = fmt_summary(summarise(load(r))), [json.loads(f.read_text()) for f in sorted(d.glob(f'{r}-s*.json'))]
+        s, meta = fmt_summary(summarise(load(r))), [json.loads(f.read_text()) for f in files(r, '.json')]
         dd = (ba(r) - base).dropna() if base is not None and r != ref else pd.Series(dtype=float)
         out.append({'row': r, 'seeds': ','.join(str(m['seed']) for m in meta), 'balanced accuracy': s['balanced_accuracy'],
                     f'Δ BA vs {ref} (paired folds)': f"{dd.mean():+.3f} ± {dd.std(ddof=1):.3f} ({len(dd)})" if len(dd) > 1 else '',
