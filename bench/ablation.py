@@ -114,7 +114,7 @@ if not a.table:
                       f"{(old.pred.values == oof.pred.values).mean():.1%} of predictions equal; {wall/60:.1f} min", flush=True)
                 continue
             oof.to_csv(f, index=False)
-            f.with_suffix('.json').write_text(json.dumps(dict(row=row, seed=seed, k=a.k, dataset=a.dataset or 'pascal', task=a.task or 'pascal5', settings={**kw, 'pretrained': False if start is False else 'ImageNet' if start in (pretrained, True) else 'in-domain'},
+            f.with_suffix('.json').write_text(json.dumps(dict(row=row, seed=seed, k=a.k, dataset=a.dataset or 'pascal', task=a.task or 'pascal5', settings={**kw, 'pretrained': False if start is False else 'ImageNet' if start in (pretrained, True) else 'in-domain' if 'pretrain' in LEVERS[row] else 'file'},
                 **({'pretrained_from': str(start)} if start not in (pretrained, True, False) else {}),
                 command=' '.join(['python'] + sys.argv), wall_seconds=wall, **machine_info()), indent=1))
             print(f"{row} seed {seed}: {wall/60:.1f} min -> {f}", flush=True)

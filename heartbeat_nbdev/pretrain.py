@@ -199,7 +199,7 @@ def pretrain_cli(exclude:str='pascal', # the database whose CV the weights are f
 
 # %% ../nbs/23_pretrain.ipynb #566ca552
 def pretrain_table(folder:str|Path='bench/results', # holding ablation/<row>-s<seed>.csv/.json (`bench/ablation.py`)
-                   rows:tuple=('light', 'light-ssl', 'light-specaug', 'light-ssl-specaug', 'base'), # those present are shown
+                   rows:tuple=('light', 'light-norm', 'light-ssl', 'light-specaug', 'light-ssl-specaug', 'base'), # those present are shown
                    ref:str='light', # the row each is compared with, fold by fold (same seed, same folds)
                   ) -> pd.DataFrame:
     "Mean ± std over (seed, fold) of balanced accuracy and recalls, the paired per-fold difference in balanced accuracy from `ref`, minutes per fold, machine and command of each row."
