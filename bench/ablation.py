@@ -6,6 +6,7 @@
     python bench/ablation.py --posthoc specaug                          # + calibration, + MFCC ensemble, + operating point
     python bench/ablation.py --dataset physionet2016 --task abnormal --rows '' --posthoc base   # two classes: both recalls >= 0.80
     python bench/ablation.py --rows indomain --seeds 42,43,44           # pretrains on the other databases first
+    python bench/ablation.py --rows light-ssl --seeds 42                # self-supervised pretraining first (pretrain.pretrain_for)
     python bench/ablation.py --dataset physionet2016 --task abnormal --rows base --seeds 42   # record-grouped CV of another database
     python bench/ablation.py --table                                    # only rebuild the table from saved files
 
@@ -14,7 +15,9 @@ file, 128 px, class-weighted loss, batch 32, lr 1e-3, AdamW, one-cycle, wd 0). O
 bench/results/ablation/<row>-s<seed>.csv (paths relative to the data folder) with a .json beside it (command, commit,
 machine, wall time). A row with `pretrain` (the in-domain lever) first trains, once, `recipe.PRETRAIN[name]` on all the
 recordings of the other databases (never PASCAL) from the ImageNet file, into --models/pretrain-<name> (its record in
-bench/results/pretrain-<name>.json), and fine-tunes from that model's body; the table (bench/results/ablation.md/.json) is rebuilt from those files by `recipe.ablation_table`.
+bench/results/pretrain-<name>.json), and fine-tunes from that model's body; a self-supervised one (`method='ssl'`,
+`light-ssl`) pretrains light_cnn with `pretrain.pretrain_for` (no labels; no labelled PASCAL audio) into
+--models/pretrain-<name>.pth; the table (bench/results/ablation.md/.json) is rebuilt from those files by `recipe.ablation_table`.
 ImageNet weights: torchvision's cache, else --weights-dir (a folder holding mobilenet_v2-b0353104.pth).
 """
 import argparse, json, os, sys, time, warnings
@@ -60,7 +63,8 @@ if not a.table:
     wf = Path(a.weights_dir)/'mobilenet_v2-b0353104.pth' if a.weights_dir else None
     pretrained = str(wf) if wf is not None and wf.exists() else True
     def pretrain(name, kw):
-        "The folder of the in-domain pretrained model `name` (`recipe.PRETRAIN`), trained here first if missing."
+        "The folder (or, self-supervised, the state-dict file) of the in-domain pretrained model `name` (`recipe.PRETRAIN`), trained here first if missing."
+        if PRETRAIN[name].get('method') == 'ssl': return pretrain_ssl_file(name, kw)
         d = Path(a.models)/f'pretrain-{name}'
         if (d/'model.json').exists(): print(f"{d} exists: reused"); return str(d)
         from heartbeat_nbdev.train_cli import run_training
@@ -73,6 +77,20 @@ if not a.table:
             n_recordings=res['settings'].get('n_train_recordings'), train_seconds=res['train_seconds'],
             wall_seconds=time.perf_counter() - t0, command=' '.join(['python'] + sys.argv), **machine_info()), indent=1))
         return str(d)
+    def pretrain_ssl_file(name, kw):
+        "The state-dict file of the self-supervised pretraining `name` (`pretrain.pretrain_for`), made here first if missing."
+        f = Path(a.models)/f'pretrain-{name}.pth'
+        if kw['arch'] != 'light_cnn': sys.exit(f"PRETRAIN[{name!r}] pretrains light_cnn, not {kw['arch']}")
+        if f.exists():   # made by bench/pretrain.py, or an earlier run: its record beside it
+            print(f"{f} exists: reused")
+            if not (out.parent/f'pretrain-{name}.json').exists() and f.with_suffix('.json').exists():
+                (out.parent/f'pretrain-{name}.json').write_text(f.with_suffix('.json').read_text())
+            return str(f)
+        from heartbeat_nbdev.pretrain import pretrain_for
+        rec = pretrain_for(**{k: v for k, v in PRETRAIN[name].items() if k != 'method'}, out=f, img_size=kw['img_size'], seed=42,
+                           record=dict(name=name, command=' '.join(['python'] + sys.argv)))
+        (out.parent/f'pretrain-{name}.json').write_text(json.dumps(rec, indent=1))
+        return str(f)
     for row in filter(None, a.rows.split(',')):
         for seed in map(int, a.seeds.split(',')):
             f = out/f"{row}-s{seed}.csv"; fw = out/f"{row}-s{seed}.windows.csv.gz"
@@ -96,7 +114,7 @@ if not a.table:
                       f"{(old.pred.values == oof.pred.values).mean():.1%} of predictions equal; {wall/60:.1f} min", flush=True)
                 continue
             oof.to_csv(f, index=False)
-            f.with_suffix('.json').write_text(json.dumps(dict(row=row, seed=seed, k=a.k, dataset=a.dataset or 'pascal', task=a.task or 'pascal5', settings={**kw, 'pretrained': 'ImageNet' if start is not False else False},
+            f.with_suffix('.json').write_text(json.dumps(dict(row=row, seed=seed, k=a.k, dataset=a.dataset or 'pascal', task=a.task or 'pascal5', settings={**kw, 'pretrained': False if start is False else 'ImageNet' if start in (pretrained, True) else 'in-domain' if 'pretrain' in LEVERS[row] else 'file'},
                 **({'pretrained_from': str(start)} if start not in (pretrained, True, False) else {}),
                 command=' '.join(['python'] + sys.argv), wall_seconds=wall, **machine_info()), indent=1))
             print(f"{row} seed {seed}: {wall/60:.1f} min -> {f}", flush=True)

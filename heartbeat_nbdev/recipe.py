@@ -85,8 +85,17 @@ LEVERS = {
     # the light from-scratch CNN (`backbones.light_cnn`, 98 k weights) at 64 x 128 px: ten epochs at lr 3e-3 cost less than base's five
     'light': dict(arch='light_cnn', pretrained=False, img_size=(64, 128), lr=3e-3, epochs=10),
     'light-specaug': dict(arch='light_cnn', pretrained=False, img_size=(64, 128), lr=3e-3, epochs=10, augment=True),
+    # `light` fine-tuned from self-supervised (SimCLR) features learnt on the other databases' audio and PASCAL's unlabelled
+    # recordings of patients with no labelled one (`pretrain.pretrain_for`, `PRETRAIN['ssl-pascal']`): no labelled PASCAL audio
+    'light-ssl': dict(arch='light_cnn', img_size=(64, 128), lr=3e-3, epochs=10, pretrain='ssl-pascal'),
+    'light-ssl-specaug': dict(arch='light_cnn', img_size=(64, 128), lr=3e-3, epochs=10, augment=True, pretrain='ssl-pascal'),
+    # the control of `light-ssl`'s input: random weights from a file, so `train` normalises the images as for any pretrained
+    # start (`light` sees raw [0, 1] images); the file: torch.manual_seed(42); torch.save(backbones.light_cnn().state_dict(), PATH)
+    'light-norm': dict(arch='light_cnn', img_size=(64, 128), lr=3e-3, epochs=10, pretrained='models/light_cnn-random-s42.pth'),
 }
-PRETRAIN = {'external-abnormal': dict(dataset='physionet2016,circor2022,yaseen2018', task='abnormal')}
+PRETRAIN = {'external-abnormal': dict(dataset='physionet2016,circor2022,yaseen2018', task='abnormal'),
+            # self-supervised, labels unused (`pretrain.pretrain_for`); sized for ~8 min on 2 CPU cores (~10.7 k windows, 3 epochs)
+            'ssl-pascal': dict(method='ssl', exclude='pascal', max_windows=8, epochs=3, bs=256, lr=2e-3, time_limit=480)}
 
 def machine_info() -> dict:
     "Where and with what a figure was measured: commit, host CPU count, GPU, torch version, date."
