@@ -17,8 +17,10 @@ Features are cached in data/cycle-levers/<dataset>.pkl (git-ignored). Per-fold g
 fold (balanced accuracy), over all folds of all seeds; a lever is "kept" only where its mean gain is above the
 spread (s.d.) of those per-fold gains.
 -> bench/results/cycle-levers-<dataset>.json
+
+    python bench/cycle_levers.py --table     # the three results as one table: bench/results/cycle-levers.md (results.ipynb includes it)
 """
-import argparse, hashlib, sys, time, warnings
+import argparse, hashlib, json, sys, time, warnings
 from pathlib import Path
 import numpy as np, pandas as pd
 sys.path.insert(0, str(Path(__file__).parent))
@@ -57,12 +59,33 @@ RHYTHM = ['hr', 'hr_spread', 'systole', 'diastole', 'systole_share', 'cycles_per
 C3 = [f'c3_{n}' for n in cycle_names(3)]
 COLS = feature_names(phases=True, cycles=2) + C3 + RHYTHM
 
+NAMES = dict(pascal='PASCAL, 5 classes', physionet2016='PhysioNet 2016, abnormal', circor2022='CirCor 2022, murmur')
+def table(results=Path(__file__).parent/'results') -> str:
+    "The lever table of every `cycle-levers-<dataset>.json` there is, as Markdown (numbers read from the files)."
+    rows = ['| task | lever | balanced accuracy | gain per fold | folds better | challenge score | rhythm found | kept |', '|---|---|---|---|---|---|---|---|']
+    for name, title in NAMES.items():
+        f = results/f'cycle-levers-{name}.json'
+        if not f.exists(): rows.append(f'| {title} | not measured | | | | | | |'); continue
+        r = json.loads(f.read_text()); found = r['rhythm_found_share']
+        for v, x in r['results'].items():
+            g = x['per_fold_gain']; ba = np.array(x['pooled_balanced_accuracy'])
+            share = {'+phases': found['phases'], '+cycles2': found['cycles2'], '+cycles3': found['cycles3'], '+rhythm': found['rhythm'], '+all': found['rhythm']}.get(v)
+            ts = f"{x.get('task_score_name', '')} {np.mean(x['task_score']):.3f}" if x['task_score'] else ''
+            rows.append(f"| {title} | {v} | {ba.mean():.3f} ± {ba.std(ddof=1) if len(ba) > 1 else 0:.3f} | "
+                        + ('' if v == 'baseline' else f"{g['mean']:+.3f} ± {g['std']:.3f}") + ' | '
+                        + ('' if v == 'baseline' else f"{g['folds_better']}/{g['folds']}") + f" | {ts} | "
+                        + ('' if share is None else f'{share:.0%}') + ' | ' + ('' if v == 'baseline' else 'yes' if x['kept'] else 'no') + ' |')
+    return '\n'.join(rows) + '\n'
+
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--table', action='store_true', help='only write bench/results/cycle-levers.md from the result files')
     ap.add_argument('--dataset', default=None); ap.add_argument('--task', default=None)
     ap.add_argument('--k', type=int, default=5); ap.add_argument('--seeds', type=int, nargs='+', default=[42, 43, 44])
     ap.add_argument('--workers', type=int, default=2); ap.add_argument('--cache', default='data/cycle-levers')
     a = ap.parse_args(); t0 = time.perf_counter(); name = a.dataset or 'pascal'
+    if a.table:
+        out = Path(__file__).parent/'results'/'cycle-levers.md'; out.write_text(table()); print(out.read_text()); sys.exit(0)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore'); recs = load_task(a.dataset, a.task)
     lab0 = labelled(recs).reset_index(drop=True)
