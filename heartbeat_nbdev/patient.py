@@ -15,10 +15,11 @@ from .metrics import clinical_outcome_cost, MURMUR_CLASSES, MURMUR_WEIGHTS, OUTC
 
 # %% auto #0
 __all__ = ['PATIENT_TASK', 'PATIENT_TASKS', 'DECISION_FORMAT', 'FEATURE_LOCATIONS', 'ANY_RULE', 'C_GRID', 'patient_inputs',
-           'feature_names', 'patient_features', 'choose_weights', 'decision_probs', 'decide', 'fit_patient_decision',
-           'check_patient_decision', 'any_recording_rule', 'choose_any_threshold', 'crossfit_patients', 'compare_rules',
-           'circor_oof_baseline', 'read_patient_decision', 'freeze_patient_decision', 'patient_answers',
-           'predict_patients', 'predict_main', 'evaluate_patients', 'print_patient_scores', 'eval_main']
+           'feature_names', 'patient_features', 'choose_weights', 'decision_probs', 'decide', 'patient_fold_ids',
+           'fit_patient_decision', 'check_patient_decision', 'any_recording_rule', 'choose_any_threshold',
+           'crossfit_patients', 'compare_rules', 'circor_oof_baseline', 'read_patient_decision',
+           'freeze_patient_decision', 'patient_answers', 'predict_patients', 'predict_main', 'evaluate_patients',
+           'print_patient_scores', 'eval_main']
 
 # %% ../nbs/20_patient.ipynb #abdee169
 PATIENT_TASK = 'murmur_patient'
@@ -146,7 +147,7 @@ def decide(params:dict, feats:pd.DataFrame) -> pd.DataFrame:
     out.insert(0, 'decision', np.array(MURMUR_CLASSES, dtype=object)[(P*w).argmax(1)]); return out
 
 # %% ../nbs/20_patient.ipynb #bd69ce52
-def _fold_ids(y, k:int, seed:int) -> np.ndarray:
+def patient_fold_ids(y, k:int, seed:int) -> np.ndarray:
     "Stratified fold of each patient (classes smaller than `k` spread as far as they go)."
     from sklearn.model_selection import KFold, StratifiedKFold   # here: sklearn is slow to import
     y = np.asarray(y, dtype=object); n = len(y); f = np.zeros(n, int)
@@ -169,7 +170,7 @@ def fit_patient_decision(feats:pd.DataFrame, # `patient_features` of out-of-fold
     y = np.asarray(y, dtype=object); X = feats[feature_names()].to_numpy(float)
     if bad := set(y) - set(MURMUR_CLASSES): raise ValueError(f"patient labels must be Present, Unknown or Absent; got {sorted(map(str, bad))}")
     if len(set(y)) < 2: raise ValueError(f"a patient decision needs at least two classes among the patients; got only {sorted(set(y))}")
-    inner, tried = _fold_ids(y, inner_k, seed), {}
+    inner, tried = patient_fold_ids(y, inner_k, seed), {}
     for c in (C_GRID if C is None else (C,)):
         P = np.zeros((len(y), 3))
         for f in np.unique(inner):
@@ -254,7 +255,7 @@ def circor_oof_baseline(recs:pd.DataFrame, # `read_circor2022` output (Unknown p
     from heartbeat_nbdev.baseline import features_table, feature_names as base_features, fit_baseline   # here: librosa is slow to import
     ok = recs[recs.error.isna() & recs.patient_label.isin(MURMUR_CLASSES)].reset_index(drop=True)
     pt = ok.groupby('patient', sort=True).patient_label.first()
-    fold = pd.Series(_fold_ids(pt.values, k, seed), index=pt.index)
+    fold = pd.Series(patient_fold_ids(pt.values, k, seed), index=pt.index)
     if feats is None: feats, _ = features_table(ok, n_workers=n_workers, progress=False, cache=cache)
     fx = feats.drop_duplicates('path').set_index('path')[base_features()]
     ok = ok[ok.path.isin(fx.index)].assign(fold=lambda d: d.patient.map(fold).values)
