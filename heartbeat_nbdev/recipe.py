@@ -85,6 +85,7 @@ LEVERS = {
     # the light from-scratch CNN (`backbones.light_cnn`, 98 k weights) at 64 x 128 px: ten epochs at lr 3e-3 cost less than base's five
     'light': dict(arch='light_cnn', pretrained=False, img_size=(64, 128), lr=3e-3, epochs=10),
     'light-specaug': dict(arch='light_cnn', pretrained=False, img_size=(64, 128), lr=3e-3, epochs=10, augment=True),
+    'light-cyc2': dict(arch='light_cnn', pretrained=False, img_size=(64, 128), lr=3e-3, epochs=10, spec=dict(cycles=2)),   # input: windows of 2 heart cycles from S1 (`SpecConfig(cycles=2)`), not 3 s
 }
 PRETRAIN = {'external-abnormal': dict(dataset='physionet2016,circor2022,yaseen2018', task='abnormal')}
 
