@@ -75,6 +75,19 @@ def table(results=Path(__file__).parent/'results') -> str:
                         + ('' if v == 'baseline' else f"{g['mean']:+.3f} ± {g['std']:.3f}") + ' | '
                         + ('' if v == 'baseline' else f"{g['folds_better']}/{g['folds']}") + f" | {ts} | "
                         + ('' if share is None else f'{share:.0%}') + ' | ' + ('' if v == 'baseline' else 'yes' if x['kept'] else 'no') + ' |')
+    cnn = results/'ablation-cycles'   # `bench/ablation.py --rows light-cyc2 --out bench/results/ablation-cycles`, beside the `light` row's files
+    seeds = sorted({f.stem.rsplit('-s', 1)[1] for f in cnn.glob('light-cyc2-s*.csv')} & {f.stem.rsplit('-s', 1)[1] for f in cnn.glob('light-s*.csv')})
+    if seeds:
+        from heartbeat_nbdev.recipe import run_metrics   # here: only the CNN rows need it (torch-free, but a larger import)
+        m = {v: pd.concat([run_metrics(pd.read_csv(cnn/f'{v}-s{sd}.csv')) for sd in seeds], ignore_index=True) for v in ('light', 'light-cyc2')}
+        d = m['light-cyc2'].balanced_accuracy.values - m['light'].balanced_accuracy.values
+        rows += ['', f"The light CNN (`recipe.LEVERS['light']`, from scratch, 64x128 px) on fixed 3 s windows and on windows of 2 heart cycles "
+                 f"(`light-cyc2`), PASCAL 5 classes, training seed(s) {', '.join(seeds)}, the same 5 folds; balanced accuracy mean ± s.d. over the folds:", '',
+                 '| row | balanced accuracy | macro-F1 | gain per fold | folds better | kept |', '|---|---|---|---|---|---|']
+        for v in ('light', 'light-cyc2'):
+            r = m[v]
+            rows.append(f"| {v} | {r.balanced_accuracy.mean():.3f} ± {r.balanced_accuracy.std(ddof=1):.3f} | {r.macro_f1.mean():.3f} ± {r.macro_f1.std(ddof=1):.3f} | "
+                        + ('| | |' if v == 'light' else f"{d.mean():+.3f} ± {d.std(ddof=1):.3f} | {int((d > 0).sum())}/{len(d)} | {'yes' if d.mean() > max(0, d.std(ddof=1)) else 'no'} |"))
     return '\n'.join(rows) + '\n'
 
 if __name__ == '__main__':
