@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from dataclasses import replace
 from typing import Annotated
 import numpy as np
 from fastcore.script import call_parse
@@ -225,14 +226,16 @@ def one_blas_thread():
 
 def prepare_recording(pred, audio, sr=None, name:str='<array>', warn:str|None=None) -> dict:
     "Prepared samples `y`, window images and their `window_batch` array for one recording (an array is called `name` in errors)."
-    from heartbeat_nbdev.spectrogram import read_audio, prepare_audio, spectrogram_images   # here: keeps start-up light (librosa)
+    from heartbeat_nbdev.spectrogram import read_audio, prepare_audio, spectrogram_images, cycle_images   # here: keeps start-up light (librosa)
     if isinstance(audio, (str, Path)): (y, warn), name = read_audio(audio, pred.cfg), str(audio)
     else:
         if sr is None: raise ValueError("pass `sr` with an array")
         y = prepare_audio(audio, sr, pred.cfg, name=name)
-    imgs, starts, padded = spectrogram_images(y, pred.cfg)
+    imgs, starts, ends = cycle_images(y, pred.cfg) if pred.cfg.cycles else ([], None, None)   # windows of k heart cycles, where a rhythm is found
+    if imgs: padded = False
+    else: imgs, starts, padded = spectrogram_images(y, replace(pred.cfg, cycles=0)); ends = starts + pred.cfg.window_s
     rhythm, seg = heart_rate(y, pred.cfg.sr, return_segmentation=True)   # the learned segmenter (`08_cycles`): tens of ms per 20 s
-    return dict(file=name, duration=len(y)/pred.cfg.sr, starts=starts, padded=padded, warning=warn, x=window_batch(imgs, pred.img_size), y=y, rhythm=rhythm, segmentation=seg)
+    return dict(file=name, duration=len(y)/pred.cfg.sr, starts=starts, ends=ends, padded=padded, warning=warn, x=window_batch(imgs, pred.img_size), y=y, rhythm=rhythm, segmentation=seg)
 
 def pool_answer(pred, mean:np.ndarray) -> tuple:
     "(calibrated pooled probabilities, answer, class) of a recording whose windows' mean probabilities are `mean`."
@@ -243,7 +246,7 @@ def recording_result(pred, r:dict, p:np.ndarray) -> dict:
     import pandas as pd   # here: keeps start-up light
     pooled, answer, c = pool_answer(pred, p.mean(0))
     wins = pd.DataFrame(p, columns=pred.classes)
-    wins.insert(0, 'start', r['starts']); wins.insert(1, 'end', r['starts'] + pred.cfg.window_s)
+    wins.insert(0, 'start', r['starts']); wins.insert(1, 'end', r['ends'])
     wins['pred'] = apply_threshold(p, pred.classes, 0., pred.weights)
     top = pred.classes[int(np.argmax(pooled))]
     return dict(file=r['file'], duration=r['duration'], n_windows=len(p), padded=r['padded'],
