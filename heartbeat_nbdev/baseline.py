@@ -22,11 +22,14 @@ from .data import DATABASES
 from .tasks import check_patient_safe, default_task, labelled, load_task, patient_folds, patient_split, TASKS
 from .metrics import classification_metrics, print_scores, task_scores
 from .core import run_parallel
-from .spectrogram import load_audio, prepare_audio, SpecConfig
+from .spectrogram import cycle_images, load_audio, prepare_audio, SpecConfig
+from .cycles import heart_rate
+from dataclasses import replace
 
 # %% auto #0
-__all__ = ['FEATURE_VERSION', 'FRAME_HOP', 'MODELS', 'feature_names', 'recording_features', 'features_cache_file',
-           'features_table', 'fit_baseline', 'evaluate_baseline', 'crossval_baseline', 'baseline_cli']
+__all__ = ['FEATURE_VERSION', 'FRAME_HOP', 'MODELS', 'feature_names', 'recording_features', 'phase_names', 'phase_features',
+           'cycle_names', 'cycle_features', 'features_cache_file', 'features_table', 'fit_baseline',
+           'evaluate_baseline', 'crossval_baseline', 'baseline_cli']
 
 # %% ../nbs/16_baseline.ipynb #fda198a2
 FEATURE_VERSION = 'f1'  # part of the cache key: change it whenever the features change
@@ -40,9 +43,10 @@ def _stat_names(name:str, rows:int) -> list[str]:
 def _blocks(n_mfcc:int) -> dict:
     return dict(mfcc=n_mfcc, dmfcc=n_mfcc, centroid=1, bandwidth=1, rolloff=1, flatness=1, contrast=_CONTRAST_BANDS + 1, zcr=1, rms=1)
 
-def feature_names(n_mfcc:int=20) -> list[str]:
-    "Names of the values `recording_features` returns, in order."
-    return [n for k, r in _blocks(n_mfcc).items() for n in _stat_names(k, r)] + ['rhythm_peak', 'rhythm_lag_s']
+def feature_names(n_mfcc:int=20, phases:bool=False, cycles:int=0) -> list[str]:
+    "Names of the values `recording_features` returns, in order (with the lever blocks `phase_names`, `cycle_names` when asked for)."
+    base = [n for k, r in _blocks(n_mfcc).items() for n in _stat_names(k, r)] + ['rhythm_peak', 'rhythm_lag_s']
+    return base + (phase_names() if phases else []) + (cycle_names(cycles) if cycles else [])
 
 # %% ../nbs/16_baseline.ipynb #89069f54
 def _rhythm(env:np.ndarray, fps:float) -> tuple[float, float]:
@@ -56,6 +60,8 @@ def _rhythm(env:np.ndarray, fps:float) -> tuple[float, float]:
 def recording_features(x:str|Path|np.ndarray, # a WAV file, or `load_audio` output (mono samples at `cfg.sr`)
                        cfg:SpecConfig=SpecConfig(), # the CNN's audio settings: rate, band-pass, FFT size, mel range
                        n_mfcc:int=20, # number of MFCCs
+                       phases:bool=False, # add `phase_features` (systole and diastole spectra, the learned segmenter's)
+                       cycles:int=0, # k > 0: add `cycle_features` (the mean image of windows of k heart cycles)
                       ) -> pd.Series:
     "One recording's feature vector, indexed by `feature_names(n_mfcc)`; `AudioError` naming the file if it cannot be used."
     if isinstance(x, (str, Path)): y, name = load_audio(x, cfg), str(x)
@@ -74,13 +80,43 @@ def recording_features(x:str|Path|np.ndarray, # a WAV file, or `load_audio` outp
                   rms=librosa.feature.rms(S=S, frame_length=cfg.n_fft))
     vals = [v for a in frames.values() for v in (*a.mean(1), *a.std(1))]
     vals += _rhythm(librosa.onset.onset_strength(S=db, sr=sr), sr/FRAME_HOP)
-    return pd.Series(vals, index=feature_names(n_mfcc), dtype=float)
+    if phases: vals += phase_features(db, y, sr)
+    if cycles: vals += cycle_features(y, cfg, cycles)
+    return pd.Series(vals, index=feature_names(n_mfcc, phases, cycles), dtype=float)
+
+# %% ../nbs/16_baseline.ipynb #4a52db13
+_PHASE_BANDS = 8
+def phase_names() -> list[str]:
+    return [f'{p}_b{i}' for p in ('sys', 'dia') for i in range(_PHASE_BANDS)] + ['phases_found']
+
+def phase_features(db:np.ndarray, # the recording's log-mel (`_N_MELS` bands, frames every `FRAME_HOP` samples)
+                   y:np.ndarray, sr:int) -> list[float]:
+    "Mean systolic and diastolic spectra (8 bands, dB) relative to the S1 and S2 frames', then 1; zeros and 0 where no rhythm is found."
+    h, seg = heart_rate(y, sr, return_segmentation=True)
+    if not np.isfinite(h['heart_rate']): return [0.]*(2*_PHASE_BANDS + 1)
+    b = db.reshape(_PHASE_BANDS, -1, db.shape[1]).mean(1)
+    st = seg.states[np.minimum((np.arange(db.shape[1])*FRAME_HOP*seg.fs)//sr, len(seg.states) - 1)]
+    snd = b[:, (st == 0) | (st == 2)].mean(1)
+    return [v for s in (1, 3) for v in (b[:, st == s].mean(1) - snd)] + [1.]
+
+_CYCLE_BANDS, _BINS_PER_CYCLE = 8, 4
+def cycle_names(k:int) -> list[str]:
+    return [f'cyc_b{i}_t{j}' for i in range(_CYCLE_BANDS) for j in range(_BINS_PER_CYCLE*k)] + [f'cyc_sd_b{i}' for i in range(_CYCLE_BANDS)] + ['cycles_found']
+
+def cycle_features(y:np.ndarray, cfg:SpecConfig, k:int) -> list[float]:
+    "The mean of the k-cycle window images (`spectrogram.cycle_images`) on an 8-band by 4k-bin grid (dB below each window's peak), each band's spread of windows about it, then 1; zeros and 0 where no rhythm is found."
+    imgs, _, _ = cycle_images(y, replace(cfg, cycles=k))
+    if not imgs: return [0.]*(_CYCLE_BANDS*(_BINS_PER_CYCLE*k + 1)) + [0.]
+    g = np.stack([[[c.mean() for c in np.array_split(r, _BINS_PER_CYCLE*k, axis=1)] for r in np.array_split(im[::-1], _CYCLE_BANDS)]
+                  for im in imgs]).astype(float)/255*cfg.top_db - cfg.top_db   # (windows, bands, bins), low bands first
+    return [*g.mean(0).ravel(), *g.std(0).mean(1), 1.]
+
 
 # %% ../nbs/16_baseline.ipynb #6d29a090
 def _one_features(args):
     "Worker: (features, None) or (None, error) for one path."
-    path, cfg, n_mfcc = args
-    try: return recording_features(path, cfg, n_mfcc).values, None
+    path, cfg, n_mfcc, lev = args
+    try: return recording_features(path, cfg, n_mfcc, **lev).values, None
     except AudioError as e: return None, str(e)
     except Exception as e: return None, f"{path}: {type(e).__name__}: {e}"
 
@@ -97,21 +133,23 @@ def _same_src(known:pd.DataFrame, p:str, src:list) -> bool:
     if not set(_SRC) <= set(known.columns): return False
     return all(pd.notna(x) and v is not None and int(x) == v for x, v in zip(known.loc[p, _SRC], src))
 
-def features_cache_file(cache:str|Path, cfg:SpecConfig=SpecConfig(), n_mfcc:int=20) -> Path:
-    "Where `features_table` caches features for this configuration."
-    return Path(cache)/f"{cfg.key}-{FEATURE_VERSION}-m{n_mfcc}.csv"
+def features_cache_file(cache:str|Path, cfg:SpecConfig=SpecConfig(), n_mfcc:int=20, phases:bool=False, cycles:int=0) -> Path:
+    "Where `features_table` caches features for this configuration (the levers, when on, add to the name)."
+    return Path(cache)/f"{cfg.key}-{FEATURE_VERSION}-m{n_mfcc}{'-ph' if phases else ''}{f'-c{cycles}' if cycles else ''}.csv"
 
 def features_table(recs:pd.DataFrame, # rows with at least `path` (e.g. `get_recordings`, `labelled` or `patient_split` output)
                    cfg:SpecConfig=SpecConfig(),
                    n_workers:int|None=None, # processes; default: all cores
                    progress:bool=True,
                    cache:str|Path|None='data/features', # folder of cached feature tables; None: no cache
-                   n_mfcc:int=20) -> tuple[pd.DataFrame, pd.DataFrame]:
+                   n_mfcc:int=20,
+                   phases:bool=False, cycles:int=0, # the cycle-level feature blocks (`recording_features`)
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
     "(`recs` rows with one column per feature, skipped recordings with their error) for every readable recording."
-    names, recs = feature_names(n_mfcc), recs.reset_index(drop=True)
+    names, recs, lev = feature_names(n_mfcc, phases, cycles), recs.reset_index(drop=True), dict(phases=phases, cycles=cycles)
     if 'error' not in recs: recs = recs.assign(error=None)   # a table of paths alone is fine
     pre = recs.error.notna() if 'error' in recs else pd.Series(False, index=recs.index)
-    cf = features_cache_file(cache, cfg, n_mfcc) if cache is not None else None
+    cf = features_cache_file(cache, cfg, n_mfcc, **lev) if cache is not None else None
     known = pd.read_csv(cf, index_col='path', dtype=dict.fromkeys(_SRC, 'Int64'), **_CSV_KW) if cf is not None and cf.exists() \
             else pd.DataFrame(columns=names + _SRC)
     need = list(dict.fromkeys(recs.path[~pre])); srcs = {p: _src(p) for p in need}
@@ -119,7 +157,7 @@ def features_table(recs:pd.DataFrame, # rows with at least `path` (e.g. `get_rec
     if stale:   # a recording changed in place (or cached by a version that did not record its size and mtime): recompute
         warnings.warn(f"features of {len(stale)} recordings are recomputed: changed since they were cached: " + '; '.join(stale[:5]))
         known = known.drop(index=stale)
-    todo = [(p, cfg, n_mfcc) for p in need if p not in known.index]
+    todo = [(p, cfg, n_mfcc, lev) for p in need if p not in known.index]
     recording_features(prepare_audio(synth_heartbeat(1., 4000), 4000, cfg), cfg, n_mfcc)  # load librosa's lazy modules once, before forking
     results = run_parallel(_one_features, todo, n_workers, 'features', progress)
     new = {p: v for p, (v, e) in results.items() if e is None}
@@ -161,6 +199,10 @@ def _n_mfcc(feats:pd.DataFrame) -> int:
     "The `n_mfcc` a `features_table` output was made with."
     return sum(bool(re.fullmatch(r'mfcc\d+_mean', c)) for c in feats.columns)
 
+def _levers(feats:pd.DataFrame) -> dict:
+    "The `phases` and `cycles` options a `features_table` output was made with."
+    return dict(phases='phases_found' in feats.columns, cycles=sum(bool(re.fullmatch(r'cyc_b0_t\d+', c)) for c in feats.columns)//_BINS_PER_CYCLE)
+
 def evaluate_baseline(recs:pd.DataFrame, # from `get_recordings`
                       split:pd.DataFrame|None=None, # labelled rows with `is_valid`; default: `patient_split(recs, seed=seed)`, the CNN's
                       model:str='logreg', # one of `MODELS`
@@ -176,7 +218,7 @@ def evaluate_baseline(recs:pd.DataFrame, # from `get_recordings`
     check_patient_safe(split)
     given = feats is not None
     if not given: feats, _ = features_table(split, cfg, n_workers, progress, cache)   # warns about recordings it skips
-    n_mfcc = _n_mfcc(feats); names = feature_names(n_mfcc)
+    n_mfcc, lev = _n_mfcc(feats), _levers(feats); names = feature_names(n_mfcc, **lev)
     fx = feats.drop_duplicates('path').set_index('path')[names]
     sp = split[split.path.isin(fx.index)]
     if given and len(sp) < len(split):
@@ -191,14 +233,14 @@ def evaluate_baseline(recs:pd.DataFrame, # from `get_recordings`
     with threadpool_limits(n_threads):
         probs = pd.DataFrame(pipe.predict_proba(fx.loc[va.path].values), columns=pipe.classes_).reindex(columns=classes, fill_value=0.)
         t0 = time.perf_counter()
-        for p in timed: pipe.predict(recording_features(p, cfg, n_mfcc).values[None])
+        for p in timed: pipe.predict(recording_features(p, cfg, n_mfcc, **lev).values[None])
         ms = (time.perf_counter() - t0)/len(timed)*1000 if len(timed) else float('nan')
     pred = probs.idxmax(axis=1).values
     keep = [c for c in ('path', 'label', 'set', 'group') if c in va]
     rp = va[keep].reset_index(drop=True).assign(pred=pred, prob=probs.max(axis=1).values, **{f'p_{c}': probs[c].values for c in classes})
     return dict(recording=classification_metrics(va.label, pred, classes), recording_preds=rp, train_seconds=train_s,
                 predict_ms_per_recording=ms, pipeline=pipe,
-                settings=dict(model=model, seed=seed, spec_config=cfg.key, features=FEATURE_VERSION, n_features=len(names),
+                settings=dict(model=model, seed=seed, spec_config=cfg.key, features=FEATURE_VERSION, levers=lev, n_features=len(names),
                               n_train_recordings=len(tr), n_valid_recordings=len(va), n_skipped=int(len(split) - len(sp)),
                               n_timed=len(timed), n_threads=n_threads, model_options=kwargs))
 
@@ -208,11 +250,13 @@ def crossval_baseline(recs:pd.DataFrame, # from `get_recordings`
                       model:str='logreg', seed:int=42, cfg:SpecConfig=SpecConfig(),
                       feats:pd.DataFrame|None=None, # a `features_table` to reuse; default: computed (and cached) here
                       cache:str|Path|None='data/features', n_workers:int|None=None, progress:bool=True,
-                      n_threads:int|None=1, **kwargs # options for `evaluate_baseline`/`fit_baseline`
+                      n_threads:int|None=1,
+                      phases:bool=False, cycles:int=0, # the cycle-level feature blocks, when `feats` is not given
+                      **kwargs # options for `evaluate_baseline`/`fit_baseline`
                      ) -> dict:
     "`folds`: metrics per fold; `summary`: their mean and std; `recording_preds`: out-of-fold predictions; `pooled`: metrics over all of them."
     lab = labelled(recs).assign(fold=patient_folds(recs, k, seed).values)
-    if feats is None: feats, _ = features_table(lab, cfg, n_workers, progress, cache)
+    if feats is None: feats, _ = features_table(lab, cfg, n_workers, progress, cache, phases=phases, cycles=cycles)
     rows, preds = [], []
     for i in range(k):
         r = evaluate_baseline(recs, lab.assign(is_valid=lab.fold == i), model, seed, cfg, feats=feats, n_timing=0,
@@ -237,6 +281,8 @@ def baseline_cli(argv:list|None=None) -> int:
     ap.add_argument('--data', default=None, help='the database folder (one database only)')
     ap.add_argument('--model', default='logreg', choices=MODELS); ap.add_argument('--k', type=int, default=5, help='folds')
     ap.add_argument('--workers', type=int, default=None); ap.add_argument('--cache', default='data/features', help='feature cache folder')
+    ap.add_argument('--phases', action='store_true', help='add the systole and diastole spectra (`phase_features`)')
+    ap.add_argument('--cycles', type=int, default=0, choices=range(5), help='add the mean image of windows of K heart cycles (`cycle_features`; 0: none)')
     ap.add_argument('--out', default=None, help='write the results as JSON here'); ap.add_argument('--quiet', action='store_true')
     a = ap.parse_args(argv)
     def usage(msg): print(f"error: {msg}", file=sys.stderr); return 2
@@ -255,12 +301,12 @@ def _baseline_run(a) -> int:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore'); recs = load_task(a.dataset, a.task, a.data)
-            cv = crossval_baseline(recs, k=a.k, model=a.model, cache=a.cache, n_workers=a.workers, progress=not a.quiet)
+            cv = crossval_baseline(recs, k=a.k, model=a.model, cache=a.cache, n_workers=a.workers, progress=not a.quiet, phases=a.phases, cycles=a.cycles)
     except (ValueError, FileNotFoundError) as e: print(f"error: {e}", file=sys.stderr); return 2
     m = cv['pooled']
     print(cv['summary'].round(3).to_string())
     print(f"pooled out-of-fold ({a.k} folds): balanced accuracy {m['balanced_accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f} (n={m['n']})")
-    out = dict(dataset=a.dataset or 'pascal', task=a.task, model=a.model, k=a.k, summary=cv['summary'].to_dict(), pooled=m)
+    out = dict(dataset=a.dataset or 'pascal', task=a.task, model=a.model, k=a.k, phases=a.phases, cycles=a.cycles, summary=cv['summary'].to_dict(), pooled=m)
     if a.dataset or a.task:
         out['task'] = task = a.task or default_task(a.dataset)
         p = cv['recording_preds'].merge(recs[[c for c in ('path', 'database', 'patient', 'patient_label') if c in recs]].drop_duplicates('path'), on='path', how='left')

@@ -55,7 +55,7 @@ def file_sha256(path:str|Path) -> str:
 SPEC_BOUNDS = dict(sr=(500, 48000), window_s=(0.25, 30.), hop_s=(0.05, 30.), min_duration=(0., 60.), n_fft=(16, 8192),
                    hop_length=(1, 4096), n_mels=(8, 512), fmin=(0., 24000.), fmax=(1., 24000.), top_db=(1., 200.))
 SPEC_INT_FIELDS = {'sr', 'n_fft', 'hop_length', 'n_mels'}
-SPEC_CHOICES = dict(scale=('db', 'pcen'), align=(False, True), ref=('window', 'recording'))   # the levers of `SpecConfig`, saved with a model
+SPEC_CHOICES = dict(scale=('db', 'pcen'), align=(False, True), ref=('window', 'recording'), cycles=(0, 1, 2, 3, 4))   # the levers of `SpecConfig`, saved with a model
 
 def check_number(v, lo, hi, name:str, integer:bool=False):
     "`v` as a float (or int) if it is a finite number in [lo, hi]; else `ValueError` naming `name`."

@@ -12,19 +12,21 @@ from contextlib import contextmanager
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from dataclasses import replace
 from typing import Annotated
 import numpy as np
 from fastcore.script import call_parse
 from .core import atomic_write_text
 from .audio import AudioError, audio_truncated
-from .cycles import heart_rate, RHYTHM_FIELDS
+from .cycles import heart_rate, plot_segmentation, RHYTHM_FIELDS, STATE_COLOURS
 from .model import check_meta, file_sha256, read_json_file, apply_threshold, is_ensemble, load_model, ModelError, OnnxRunner, read_ensemble, read_model_meta, temperature_scale, TorchRunner, UNCERTAIN_THRESHOLD, window_batch
 
 # %% auto #0
 __all__ = ['AUDIO_EXTS', 'PREFETCH_BYTES', 'package_dir', 'released_dir', 'bundled_recordings', 'is_onnx_only', 'read_sums',
            'read_onnx_model_meta', 'model_version', 'DeviceError', 'check_device', 'check_threshold', 'Predictor',
            'wav_truncated', 'one_blas_thread', 'prepare_recording', 'pool_answer', 'recording_result', 'predict',
-           'plot_windows', 'expand_inputs', 'result_row', 'predict_batches', 'predict_files']
+           'plot_windows', 'beat_rates', 'rhythm_text', 'plot_rhythm', 'expand_inputs', 'result_row', 'predict_batches',
+           'predict_files']
 
 # %% ../nbs/14_inference.ipynb #8095da81
 def package_dir() -> Path:
@@ -224,14 +226,16 @@ def one_blas_thread():
 
 def prepare_recording(pred, audio, sr=None, name:str='<array>', warn:str|None=None) -> dict:
     "Prepared samples `y`, window images and their `window_batch` array for one recording (an array is called `name` in errors)."
-    from heartbeat_nbdev.spectrogram import read_audio, prepare_audio, spectrogram_images   # here: keeps start-up light (librosa)
+    from heartbeat_nbdev.spectrogram import read_audio, prepare_audio, spectrogram_images, cycle_images   # here: keeps start-up light (librosa)
     if isinstance(audio, (str, Path)): (y, warn), name = read_audio(audio, pred.cfg), str(audio)
     else:
         if sr is None: raise ValueError("pass `sr` with an array")
         y = prepare_audio(audio, sr, pred.cfg, name=name)
-    imgs, starts, padded = spectrogram_images(y, pred.cfg)
+    imgs, starts, ends = cycle_images(y, pred.cfg) if pred.cfg.cycles else ([], None, None)   # windows of k heart cycles, where a rhythm is found
+    if imgs: padded = False
+    else: imgs, starts, padded = spectrogram_images(y, replace(pred.cfg, cycles=0)); ends = starts + pred.cfg.window_s
     rhythm, seg = heart_rate(y, pred.cfg.sr, return_segmentation=True)   # the learned segmenter (`08_cycles`): tens of ms per 20 s
-    return dict(file=name, duration=len(y)/pred.cfg.sr, starts=starts, padded=padded, warning=warn, x=window_batch(imgs, pred.img_size), y=y, rhythm=rhythm, segmentation=seg)
+    return dict(file=name, duration=len(y)/pred.cfg.sr, starts=starts, ends=ends, padded=padded, warning=warn, x=window_batch(imgs, pred.img_size), y=y, rhythm=rhythm, segmentation=seg)
 
 def pool_answer(pred, mean:np.ndarray) -> tuple:
     "(calibrated pooled probabilities, answer, class) of a recording whose windows' mean probabilities are `mean`."
@@ -242,7 +246,7 @@ def recording_result(pred, r:dict, p:np.ndarray) -> dict:
     import pandas as pd   # here: keeps start-up light
     pooled, answer, c = pool_answer(pred, p.mean(0))
     wins = pd.DataFrame(p, columns=pred.classes)
-    wins.insert(0, 'start', r['starts']); wins.insert(1, 'end', r['starts'] + pred.cfg.window_s)
+    wins.insert(0, 'start', r['starts']); wins.insert(1, 'end', r['ends'])
     wins['pred'] = apply_threshold(p, pred.classes, 0., pred.weights)
     top = pred.classes[int(np.argmax(pooled))]
     return dict(file=r['file'], duration=r['duration'], n_windows=len(p), padded=r['padded'],
@@ -268,6 +272,41 @@ def plot_windows(r:dict, ax=None):
     ax.set_ylim(0, 1); ax.set_xlabel('window centre (s)'); ax.set_ylabel('probability'); ax.legend(fontsize=7, ncol=5, loc='upper center')
     ax.set_title(f"{Path(r['file']).name}: {r['answer']} (p={r['prob']:.2f}, {r['n_windows']} windows)", fontsize=9)
     return ax
+
+# %% ../nbs/14_inference.ipynb #ef08bfc1
+def beat_rates(seg, # a `Segmentation` (`heart_rate(..., return_segmentation=True)`, a `predict` result's `segmentation`), or None
+              ) -> tuple[np.ndarray, np.ndarray]:
+    "(times s, BPM) of every beat-to-beat interval, S1 start to the next S1 start (complete S1 sounds), at the interval's middle; empty without a segmentation."
+    if seg is None: return np.zeros(0), np.zeros(0)
+    g = seg.segments(); s1 = g.start[(g.state == 'S1') & ~g.cut].to_numpy()
+    return (s1[:-1] + s1[1:])/2, 60/np.diff(s1)
+
+def rhythm_text(r:dict) -> str:
+    "One line for a rhythm (`heart_rate` or `predict` output): rate, spread, intervals and cycles, or 'no rhythm found' and why."
+    if not np.isfinite(r.get('heart_rate', np.nan)): return r.get('rhythm_warning') or 'no rhythm found'
+    return (f"{r['heart_rate']:.0f} BPM (s.d. {r['heart_rate_spread']:.1f}), systole {1000*r['systole_s']:.0f} ms, "
+            f"diastole {1000*r['diastole_s']:.0f} ms, {r['n_cycles']} cycles")
+
+def plot_rhythm(y:np.ndarray, # prepared samples (`spectrogram.load_audio`)
+                sr:int, # their rate
+                rhythm:dict, # `heart_rate(...)` or a `predict` result
+                seg=None, # its `Segmentation`; drawn only when a rhythm was found
+                ax=None, fmax:float=400., name:str='', # the spectrogram's top (Hz); a name for the title
+                bpm_max:float=200.): # top of the rate axis (raised to fit faster beats)
+    "The spectrogram with the learned segmentation and the beat-to-beat heart rate over it (right-hand axis, BPM); the title is `rhythm_text`. Returns (spectrogram axis, rate axis)."
+    from matplotlib.patches import Patch   # here: only plots need matplotlib; keeps start-up light
+    found = bool(np.isfinite(rhythm.get('heart_rate', np.nan)))
+    ax = plot_segmentation(y, sr, seg if found else None, ax=ax, fmax=fmax)
+    t, bpm = beat_rates(seg) if found else (np.zeros(0), np.zeros(0))
+    bx = ax.twinx(); bx.set_ylim(0, max([bpm_max, *(1.1*bpm)])); bx.set_ylabel('BPM')
+    if found:
+        bx.plot(t, bpm, 'o-', color='w', ms=3, lw=0.8, mec='k', mew=0.4, label='beat-to-beat rate')
+        bx.axhline(rhythm['heart_rate'], color='cyan', ls='--', lw=0.8, label='heart rate')
+        hs = [Patch(color=c, label=s) for s, c in STATE_COLOURS.items()] + bx.get_legend_handles_labels()[0]
+        bx.legend(handles=hs, fontsize=6, ncol=6, loc='upper right', framealpha=0.7)
+    ax.set_title(f"{name + ': ' if name else ''}{rhythm_text(rhythm)}", fontsize=9)
+    return ax, bx
+
 
 # %% ../nbs/14_inference.ipynb #089bc133
 AUDIO_EXTS = {'.wav', '.wave', '.flac', '.ogg', '.oga', '.opus', '.mp3', '.aif', '.aiff', '.aifc', '.au', '.snd', '.caf', '.w64', '.rf64'}

@@ -92,6 +92,7 @@ LEVERS = {
     # the control of `light-ssl`'s input: random weights from a file, so `train` normalises the images as for any pretrained
     # start (`light` sees raw [0, 1] images); the file: torch.manual_seed(42); torch.save(backbones.light_cnn().state_dict(), PATH)
     'light-norm': dict(arch='light_cnn', img_size=(64, 128), lr=3e-3, epochs=10, pretrained='models/light_cnn-random-s42.pth'),
+    'light-cyc2': dict(arch='light_cnn', pretrained=False, img_size=(64, 128), lr=3e-3, epochs=10, spec=dict(cycles=2)),   # input: windows of 2 heart cycles from S1 (`SpecConfig(cycles=2)`), not 3 s
 }
 PRETRAIN = {'external-abnormal': dict(dataset='physionet2016,circor2022,yaseen2018', task='abnormal'),
             # self-supervised, labels unused (`pretrain.pretrain_for`); sized for ~8 min on 2 CPU cores (~10.7 k windows, 3 epochs)

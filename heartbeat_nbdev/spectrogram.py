@@ -22,12 +22,12 @@ from .core import atomic_write, check_spec_config, run_parallel
 from .audio import audio_info, audio_truncated, AudioError, check_audio_limits, synth_heartbeat
 from .data import get_datasets, get_recordings
 from .tasks import task_table
-from .cycles import segment
+from .cycles import heart_rate, segment
 
 # %% auto #0
 __all__ = ['MAX_WINDOWS', 'SpecConfig', 'bandpass', 'prepare_audio', 'read_audio', 'load_audio', 'window_starts', 'beat_starts',
-           'windows', 'logmel', 'pcen', 'to_image', 'spectrogram_images', 'make_spectrograms', 'plot_stages',
-           'plot_class_grid', 'spectrograms_cli']
+           'cycle_spans', 'windows', 'logmel', 'pcen', 'to_image', 'cycle_images', 'spectrogram_images',
+           'make_spectrograms', 'plot_stages', 'plot_class_grid', 'spectrograms_cli']
 
 # %% ../nbs/09_spectrograms.ipynb #67b74404
 @dataclass(frozen=True)
@@ -47,16 +47,19 @@ class SpecConfig:
     scale:str='db'          # image values: 'db' (log-mel, relative to the window's peak) or 'pcen' (per-channel energy normalisation)
     align:bool=False        # start windows at a heart beat (S1, `cycles.segment`) instead of every `hop_s`
     ref:str='window'        # 'db' images relative to each window's peak, or to the 'recording''s loudest point (quiet windows stay dark)
+    cycles:int=0            # k > 0: each window spans k heart cycles from an S1 (`cycle_spans`), stretched to the image width of `window_s`
     def __post_init__(self):
         if self.bandpass is not None: object.__setattr__(self, 'bandpass', tuple(float(f) for f in self.bandpass))
         if self.scale not in ('db', 'pcen'): raise ValueError(f"SpecConfig: scale={self.scale!r}; 'db' or 'pcen'")
         if self.ref not in ('window', 'recording'): raise ValueError(f"SpecConfig: ref={self.ref!r}; 'window' or 'recording'")
+        if self.cycles and (self.align or self.scale != 'db' or self.ref != 'window'): raise ValueError("SpecConfig: cycles windows take scale='db', ref='window' and no align")
         check_spec_config(asdict(self), 'SpecConfig')   # the bounds a model.json may hold (`core.SPEC_BOUNDS`): no blank or 2 GB images
-    def _fields(self) -> dict:   # `scale`, `align` and `ref` at their defaults are left out: caches and model.json files made before they existed keep their key
+    def _fields(self) -> dict:   # `scale`, `align`, `ref` and `cycles` at their defaults are left out: caches and model.json files made before they existed keep their key
         d = asdict(self)
         if d['scale'] == 'db': del d['scale']
         if not d['align']: del d['align']
         if d['ref'] == 'window': del d['ref']
+        if not d['cycles']: del d['cycles']
         return d
     @property
     def key(self) -> str: return hashlib.sha1(json.dumps(self._fields(), sort_keys=True).encode()).hexdigest()[:10]
@@ -162,6 +165,16 @@ def beat_starts(beats:list, # sample of each beat (S1), in order
     while out[-1] + win < n: out.append(min(out[-1] + hop, n - win))   # and the tail after the last beat
     return out
 
+def cycle_spans(y:np.ndarray, # prepared samples (`load_audio`)
+                cfg:SpecConfig, lead:float=0.05, # windows start `lead` s before their S1
+               ) -> list[tuple[int, int]]:
+    "(start, end) samples of each window of `cfg.cycles` heart cycles, S1 to the S1 k cycles later (learned segmenter, `cycles.heart_rate`), one every ceil(k/2) cycles; spans off the recording's rate by more than half are left out; [] where no rhythm is found."
+    h, seg = heart_rate(y, cfg.sr, return_segmentation=True); k = cfg.cycles
+    if not np.isfinite(h['heart_rate']): return []
+    g = seg.segments(); s1 = np.round((g.start[(g.state == 'S1') & ~g.cut].to_numpy() - lead)*cfg.sr).astype(int)
+    want = k*60/h['heart_rate']*cfg.sr
+    return [(max(0, int(s1[i])), int(s1[i + k])) for i in range(0, len(s1) - k, -(-k//2)) if 0.5 <= (s1[i + k] - s1[i])/want <= 1.5]
+
 def windows(y:np.ndarray, cfg:SpecConfig=SpecConfig()) -> tuple[np.ndarray, np.ndarray, bool]:
     "`(windows, start_seconds, padded)`: a (n_windows, cfg.win) array covering all of `y` (starting at beats if `cfg.align`)."
     if len(y) < cfg.win: return np.resize(y, cfg.win)[None], np.zeros(1), True
@@ -236,8 +249,21 @@ def to_image(db:np.ndarray, cfg:SpecConfig=SpecConfig()) -> np.ndarray:
     "dB values in [-top_db, 0] as an 8-bit image with low frequencies at the bottom."
     return np.flipud(np.clip((db + cfg.top_db)/cfg.top_db*255, 0, 255)).round().astype(np.uint8)
 
+def _stretch(db:np.ndarray, frames:int) -> np.ndarray:
+    "`db` (bands, t) linearly interpolated along time to `frames` columns."
+    x = np.linspace(0, db.shape[1] - 1, frames); i = np.minimum(x.astype(int), db.shape[1] - 2); f = x - i
+    return db[:, i]*(1 - f) + db[:, i + 1]*f
+
+def cycle_images(y:np.ndarray, cfg:SpecConfig) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    "Images of `cycle_spans` (each span's log-mel stretched in time to a `window_s` window's width), their start and end times (s); none where no rhythm is found."
+    sp = cycle_spans(y, cfg); frames = cfg.win//cfg.hop_length + 1
+    return [to_image(_stretch(logmel(y[a:b], cfg), frames), cfg) for a, b in sp], np.array([a for a, _ in sp])/cfg.sr, np.array([b for _, b in sp])/cfg.sr
+
 def spectrogram_images(y:np.ndarray, cfg:SpecConfig=SpecConfig()) -> tuple[list[np.ndarray], np.ndarray, bool]:
-    "Images of every window of prepared samples `y`, with the windows' start times (s) and the padded flag."
+    "Images of every window of prepared samples `y`, with the windows' start times (s) and the padded flag (`cfg.cycles`: `cycle_images`, or fixed windows where no rhythm is found)."
+    if cfg.cycles:
+        imgs, st, _ = cycle_images(y, cfg)
+        if imgs: return imgs, st, False
     ws, st, pad = windows(y, cfg)
     if cfg.scale == 'pcen':   # each window relative to its own 99.5th percentile (a few edge pixels can outshine the beats)
         return [np.flipud(np.clip(p/max(np.percentile(p, 99.5), 1e-12)*255, 0, 255)).round().astype(np.uint8) for p in pcen(ws, cfg)], st, pad
@@ -289,16 +315,19 @@ def _one_recording(args):
     if m is not None: return m, None
     try:
         src = _source_id(path)
-        imgs, st, pad = spectrogram_images(load_audio(path, cfg), cfg)
+        y = load_audio(path, cfg); imgs, st, en = cycle_images(y, cfg) if cfg.cycles else ([], [], [])
+        fallback = bool(cfg.cycles) and not imgs   # no rhythm found: fixed windows
+        if not imgs: imgs, st, pad = spectrogram_images(y, replace(cfg, cycles=0)); en = np.asarray(st) + cfg.window_s
+        else: pad = False
     except AudioError as e: return None, str(e)
     except Exception as e: return None, f"{path}: {type(e).__name__}: {e}"
     ws = []
-    for i, (im, s) in enumerate(zip(imgs, st)):
+    for i, (im, s, e) in enumerate(zip(imgs, st, en)):
         fn, buf = f"{_rec_id(path)}__w{i:03d}.png", io.BytesIO()
         Image.fromarray(im).save(buf, format='PNG', compress_level=1); b = buf.getvalue()
         atomic_write(cache/fn, lambda t, b=b: Path(t).write_bytes(b))
-        ws.append(dict(img=fn, window=i, start=float(s), end=float(s + cfg.window_s), bytes=len(b), sha256=_digest(b)))
-    m = dict(path=str(path), source=src, padded=bool(pad), windows=ws)
+        ws.append(dict(img=fn, window=i, start=float(s), end=float(e), bytes=len(b), sha256=_digest(b)))
+    m = dict(path=str(path), source=src, padded=bool(pad), windows=ws, **(dict(fallback=fallback) if cfg.cycles else {}))
     atomic_write(man, lambda t: Path(t).write_text(json.dumps(m)))
     return (dict(m, rebuilt=why) if why else m), None
 
@@ -340,6 +369,9 @@ def make_spectrograms(recs:pd.DataFrame, # rows with at least `path` (e.g. from 
         if err: skipped.append(dict(path=rec['path'], error=err)); continue
         for w in m['windows']: rows.append({**rec, **{k: v for k, v in w.items() if k != 'bytes'}, 'img': str(cache/w['img']), 'padded': m['padded']})
     wins, skipped = pd.DataFrame(rows), pd.DataFrame(skipped, columns=['path', 'error'])
+    if cfg.cycles and len(wins):
+        fb = {p for p, (m, e) in results.items() if m and m.get('fallback')}; wins['fallback'] = wins.path.isin(fb)
+        print(f"windows of {cfg.cycles} cycles: no rhythm found in {len(fb)} of {wins.path.nunique()} recordings, which have fixed {cfg.window_s} s windows", file=sys.stderr)
     if len(skipped): warnings.warn(f"skipped {len(skipped)} of {len(recs)} recordings: " + '; '.join(skipped.error.head(5)))
     return wins, skipped
 
