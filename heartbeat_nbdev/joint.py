@@ -14,15 +14,15 @@ from .data import get_datasets, parse_datasets
 from .tasks import task_table, patient_folds
 from .metrics import classification_metrics
 from .spectrogram import SpecConfig, make_spectrograms
-from .model import body_head_model, window_batch
+from .model import body_head_model
+from .pretrain import window_images   # uint8 windows squished as `model.window_batch` squishes them
 from .train import pool_windows
 from .patient import patient_fold_ids
 
 # %% auto #0
-__all__ = ['HEADS', 'ALL_DATABASES', 'SEP', 'ALWAYS', 'joint_table', 'head_classes', 'joint_folds', 'window_images',
-           'class_heads', 'head_weights', 'masked_cross_entropy', 'head_softmax', 'WindowBatches', 'joint_logits',
-           'train_joint', 'joint_windows', 'joint_cv', 'head_oof', 'joint_scores', 'head_model', 'write_head_models',
-           'run_joint', 'joint_cli']
+__all__ = ['HEADS', 'ALL_DATABASES', 'SEP', 'ALWAYS', 'joint_table', 'head_classes', 'joint_folds', 'class_heads', 'head_weights',
+           'masked_cross_entropy', 'head_softmax', 'WindowBatches', 'joint_logits', 'train_joint', 'joint_windows',
+           'joint_cv', 'head_oof', 'joint_scores', 'head_model', 'write_head_models', 'run_joint', 'joint_cli']
 
 # %% ../nbs/24_joint.ipynb #3397a72e
 HEADS = dict(pascal='pascal5', physionet2016='abnormal', circor2022='murmur', yaseen2018=None)   # each database's own head: a task of `tasks.TASKS`, or None for its own labels
@@ -69,12 +69,6 @@ def joint_folds(tab:pd.DataFrame, # `joint_table`
     return fold
 
 # %% ../nbs/24_joint.ipynb #3ce87e2d
-def window_images(wins:pd.DataFrame, img_size:tuple=(64, 128), chunk:int=2048) -> np.ndarray:
-    "(n, h, w) uint8 images of `wins.img`, squished to `img_size` exactly as `model.window_batch` (what prediction sees)."
-    out = np.empty((len(wins), *img_size), np.uint8)
-    for i in range(0, len(wins), chunk): out[i:i+chunk] = window_batch(list(wins.img.iloc[i:i+chunk]), img_size)
-    return out
-
 def class_heads(classes:list) -> np.ndarray: return np.array([c.split(SEP, 1)[0] for c in classes])
 
 def head_weights(labels, classes:list) -> np.ndarray:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import json, time
 from pathlib import Path
 import numpy as np, pandas as pd
-from PIL import Image
 from fastcore.script import call_parse
 from .core import import_torch
 from .data import get_recordings, get_datasets, have_database, DATABASES
 from .spectrogram import SpecConfig, make_spectrograms
 from .backbones import light_cnn
+from .model import window_batch
 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'pretrain_pool', 'window_images', 'two_views', 'to_input', 'nt_xent', 'ssl_net',
@@ -48,10 +48,8 @@ def window_images(wins:pd.DataFrame, # windows with `img` (PNG paths), e.g. from
                   img_size:tuple=(64, 128), # (height, width), as `train` squishes them for the `light` rows
                  ) -> np.ndarray:
     "The window PNGs as one uint8 array (n, height, width), resized as fastai's `Resize` (squish, bilinear) does in `train`."
-    h, w = img_size
-    out = np.empty((len(wins), h, w), np.uint8)
-    for i, p in enumerate(wins.img):
-        with Image.open(p) as im: out[i] = np.asarray(im.convert('L').resize((w, h), Image.BILINEAR))
+    out = np.empty((len(wins), *img_size), np.uint8)
+    for i in range(0, len(wins), 2048): out[i:i+2048] = window_batch(list(wins.img.iloc[i:i+2048]), tuple(img_size))   # `model.window_batch`: what prediction feeds
     return out
 
 # %% ../nbs/23_pretrain.ipynb #baa9a0ae
