@@ -99,6 +99,11 @@ if files:
         if 'balanced_accuracy_fold_std' in g: d['fold_spread'] = f"{g.balanced_accuracy_fold_std.mean():.3f}"
         rows.append(d)
     table = pd.DataFrame(rows).sort_values(['database', 'model']).fillna('–')
+    # headers that wrap (the Results page's tables must fit 1280 px): words, not column names
+    table = table.drop(columns=[c for c in ('seeds', 'macro_f1', 'recall_murmur', 'recall_normal', 'recall_abnormal') if c in table]).rename(columns=dict(
+        recordings='recordings', balanced_accuracy='balanced accuracy (MAcc)', fold_spread='fold spread', recall_murmur='murmur recall',
+        recall_normal='normal recall', recall_abnormal='abnormal recall', weighted_accuracy='patients: weighted accuracy',
+        recall_Present='patients: Present recall', weighted_accuracy_any_recording='patients: any-recording rule', train_minutes='train min'))
     (out.parent/'joint.json').write_text(json.dumps(dict(scores=sc.to_dict('records'), table=table.to_dict('records'),
         what='joint model vs single-database models, patient-grouped CV on the shared data (development figures); '
              'balanced_accuracy is MAcc for PhysioNet 2016; weighted_accuracy is CirCor patient-level (learned decision, cross-fitted, Unknown counted)'), indent=1, default=str))
