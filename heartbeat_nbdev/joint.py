@@ -261,8 +261,10 @@ def write_head_models(model, classes:list, info:dict, # `train_joint`'s output
 
 # %% ../nbs/24_joint.ipynb #48fac35b
 def _size(s:str) -> tuple:
-    try: h, w = (int(v) for v in str(s).lower().split('x'))
-    except ValueError: raise UsageError(f"error: --img-size {s!r}: give HEIGHTxWIDTH, e.g. 64x128") from None
+    from heartbeat_nbdev.train_cli import parse_img_size   # heartbeat-train's parser of the same option; here: train_cli is only needed once a command runs
+    v = parse_img_size(s)
+    if not (isinstance(v, tuple) and all(isinstance(x, int) for x in v)): raise UsageError(f"error: --img-size {s!r}: give HEIGHTxWIDTH, e.g. 64x128")
+    h, w = v
     if not (16 <= h <= 1024 and 16 <= w <= 1024): raise UsageError(f"error: --img-size {s!r}: each side in [16, 1024]")
     return h, w
 
