@@ -2,23 +2,30 @@
 
     flock /tmp/heavy.lock python bench/joint.py --rows single,joint --seeds 42       # 5-fold CV of each database alone, then of all four together
     flock /tmp/heavy.lock python bench/joint.py --rows loso-single,loso-joint         # PhysioNet 2016 leave-one-site-out (b, c, d, f)
+    flock /tmp/heavy.lock python bench/joint.py --rows single-cyc2                    # the cycle lever: windows of 2 heart cycles from S1
+    flock /tmp/heavy.lock python bench/joint.py --rows loso-single-dev                # the site lever: device augmentation
     python bench/joint.py --table                                                     # only rebuild the table from the saved files
 
 Rows: `single` trains one model per database (`joint.joint_cv(train_heads=[db])`), `joint` one model over all four
 (`HEADS`: PASCAL 5 classes, PhysioNet abnormal, CirCor murmur, Yaseen 5 classes), database-balanced batches; both on
 `joint.joint_folds(k, seed)`. `loso-single` is PhysioNet alone with its sites as folds (train on three, score the fourth);
 `loso-joint` adds every labelled recording of the other three databases to the training side of each fold (PhysioNet is
-the only head scored). Recipe: `joint.train_joint` defaults (light_cnn from scratch, 64 x 128 px, 10 epochs, lr 3e-3,
+the only head scored). A row name ending in `-cyc<k>` (e.g. `single-cyc2`) is that row with windows of k heart cycles
+starting at S1 (`SpecConfig(cycles=k)`, the learned segmenter; fixed windows where no rhythm is found) instead of 3 s
+windows, on the same folds; one ending in `-dev` (e.g. `loso-single-dev`) trains with device augmentation
+(`train_joint(augment=True)`: each training batch through `pretrain.device_augment`, a random noise floor and EQ).
+Recipe: `joint.train_joint` defaults (light_cnn from scratch, 64 x 128 px, 10 epochs, lr 3e-3,
 batch 32, class weights within each head), each epoch drawing --per-head windows (2,000) for every head trained: a
 joint model (4 heads, 8,000 a epoch) costs what the four single-database models together cost. Out-of-fold
 recording predictions go to bench/results/joint/<row>-s<seed>.csv.gz with a .json beside it (command, commit, machine,
 load, wall time); the table (bench/results/joint.md/.json) is `joint.joint_scores` of those files. Development figures.
 """
-import argparse, json, os, sys, time, warnings
+import argparse, json, os, re, sys, time, warnings
 from pathlib import Path
 import pandas as pd
 from heartbeat_nbdev.joint import ALL_DATABASES, joint_table, joint_folds, joint_windows, joint_cv, joint_scores
 from heartbeat_nbdev.recipe import machine_info, markdown_table
+from heartbeat_nbdev.spectrogram import SpecConfig
 
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 ap.add_argument('--rows', default='single,joint')
@@ -27,6 +34,7 @@ ap.add_argument('--k', type=int, default=5)
 ap.add_argument('--fold-seed', type=int, default=42, help='seed of the folds (fixed: every row and seed on the same folds)')
 ap.add_argument('--epochs', type=int, default=10)
 ap.add_argument('--per-head', type=int, default=2000, help='windows drawn per epoch for each head trained (the same budget for a joint and a single-database model; 0: every training window once per epoch)')
+ap.add_argument('--heads', default=','.join(ALL_DATABASES), help="the databases a `single` row trains one model each for (default all four)")
 ap.add_argument('--out', default='bench/results/joint')
 ap.add_argument('--spec-out', default='data/spectrograms')
 ap.add_argument('--table', action='store_true')
@@ -42,34 +50,36 @@ if not a.table:
     warnings.simplefilter('ignore')
     t0 = time.perf_counter(); tab = joint_table(ALL_DATABASES)
     cache = {}
-    def windows(kind):
-        "Windows and images of the table with the folds of `kind` ('cv' or 'loso'), made once."
-        if kind not in cache:
+    def windows(kind, cycles=0):
+        "Windows and images of the table with the folds of `kind` ('cv' or 'loso'), windows of `cycles` heart cycles if > 0, made once."
+        if (kind, cycles) not in cache:
             f = joint_folds(tab, a.k, a.fold_seed) if kind == 'cv' else joint_folds(tab, by_site=('physionet2016',), always=tuple(d for d in ALL_DATABASES if d != 'physionet2016'))
             t = tab.assign(fold=f)
-            wins, X, skipped = joint_windows(t[t.fold != -1], a.spec_out)
-            print(f"{kind}: {len(wins)} windows of {wins.path.nunique()} recordings ({len(skipped)} skipped) in {time.perf_counter() - t0:.0f} s", flush=True)
-            cache[kind] = (wins.reset_index(drop=True), X, skipped)
-        return cache[kind]
+            wins, X, skipped = joint_windows(t[t.fold != -1], a.spec_out, SpecConfig(cycles=cycles))
+            print(f"{kind}{f' ({cycles} cycles)' if cycles else ''}: {len(wins)} windows of {wins.path.nunique()} recordings ({len(skipped)} skipped) in {time.perf_counter() - t0:.0f} s", flush=True)
+            cache[kind, cycles] = (wins.reset_index(drop=True), X, skipped)
+        return cache[kind, cycles]
     def budget(n_heads): return a.per_head*n_heads or None   # windows per epoch
     for row in filter(None, a.rows.split(',')):
-        if row not in ROWS: sys.exit(f"unknown row {row!r}; rows: {', '.join(ROWS)}")
+        m = re.fullmatch(r'(' + '|'.join(ROWS) + r')(?:-cyc(\d+))?(-dev)?', row)
+        if not m: sys.exit(f"unknown row {row!r}; rows: {', '.join(ROWS)}, each optionally with -cyc<k> and then -dev")
+        base, cycles, dev = m[1], int(m[2] or 0), bool(m[3])
         for seed in map(int, a.seeds.split(',')):
             f = out/f"{row}-s{seed}.csv.gz"
             if f.exists(): print(f"{f} exists: reused"); continue
-            wins, X, skipped = windows('loso' if row.startswith('loso') else 'cv')
+            wins, X, skipped = windows('loso' if base.startswith('loso') else 'cv', cycles)
             load = os.getloadavg(); t1 = time.perf_counter()
-            if row == 'single': oof = pd.concat([joint_cv(wins, X, train_heads=[db], seed=seed, epochs=a.epochs, samples_per_epoch=budget(1)) for db in ALL_DATABASES], ignore_index=True)
-            elif row == 'joint': oof = joint_cv(wins, X, seed=seed, epochs=a.epochs, samples_per_epoch=budget(4))
-            elif row == 'loso-single': oof = joint_cv(wins, X, train_heads=['physionet2016'], seed=seed, epochs=a.epochs, samples_per_epoch=budget(1))
+            if base == 'single': oof = pd.concat([joint_cv(wins, X, train_heads=[db], seed=seed, epochs=a.epochs, samples_per_epoch=budget(1), augment=dev) for db in a.heads.split(',')], ignore_index=True)
+            elif base == 'joint': oof = joint_cv(wins, X, seed=seed, epochs=a.epochs, samples_per_epoch=budget(4), augment=dev)
+            elif base == 'loso-single': oof = joint_cv(wins, X, train_heads=['physionet2016'], seed=seed, epochs=a.epochs, samples_per_epoch=budget(1), augment=dev)
             else:
-                oof = joint_cv(wins, X, seed=seed, epochs=a.epochs, samples_per_epoch=budget(4))
+                oof = joint_cv(wins, X, seed=seed, epochs=a.epochs, samples_per_epoch=budget(4), augment=dev)
                 oof = oof[oof['head'] == 'physionet2016']
             wall = time.perf_counter() - t1
             oof = oof.assign(path=[rel(p) for p in oof.path])
             oof.round(6).to_csv(f, index=False)
-            Path(str(f).replace('.csv.gz', '.json')).write_text(json.dumps(dict(row=row, seed=seed, k=a.k, fold_seed=a.fold_seed, epochs=a.epochs, per_head=a.per_head,
-                folds='PhysioNet 2016 sites b, c, d, f (leave-one-site-out)' if row.startswith('loso') else f'joint.joint_folds(k={a.k}, seed={a.fold_seed})',
+            Path(str(f).replace('.csv.gz', '.json')).write_text(json.dumps(dict(row=row, seed=seed, k=a.k, fold_seed=a.fold_seed, epochs=a.epochs, per_head=a.per_head, cycles=cycles, device_augmentation=dev, **(dict(heads=a.heads) if base == 'single' else {}),
+                folds='PhysioNet 2016 sites b, c, d, f (leave-one-site-out)' if base.startswith('loso') else f'joint.joint_folds(k={a.k}, seed={a.fold_seed})',
                 n_windows=int(len(wins)), n_skipped=int(len(skipped)), command=' '.join(['python'] + sys.argv), wall_seconds=wall,
                 load_average_at_start=load, **machine_info()), indent=1))
             print(f"{row} seed {seed}: {wall/60:.1f} min -> {f}", flush=True)

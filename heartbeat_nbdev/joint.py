@@ -15,7 +15,7 @@ from .tasks import task_table, patient_folds
 from .metrics import classification_metrics
 from .spectrogram import SpecConfig, make_spectrograms
 from .model import body_head_model
-from .pretrain import window_images   # uint8 windows squished as `model.window_batch` squishes them
+from .pretrain import window_images, device_augment   # uint8 windows squished as `model.window_batch` squishes them; the device augmentation
 from .train import pool_windows
 from .patient import patient_fold_ids
 
@@ -100,12 +100,14 @@ def head_softmax(logits:np.ndarray, # (n, n_classes) outputs of a joint model
 
 # %% ../nbs/24_joint.ipynb #09d6c48b
 class WindowBatches:
-    "Map-style dataset over uint8 window images: `ds[list of indices]` is one batch (x: (n, 3, h, w) floats as training feeds them, y)."
-    def __init__(self, X:np.ndarray, y:np.ndarray, normalize:bool=False): self.X, self.y, self.normalize = X, np.asarray(y, np.int64), normalize
+    "Map-style dataset over uint8 window images: `ds[list of indices]` is one batch (x: (n, 3, h, w) floats as training feeds them, y); with a generator `augment`, each batch through `pretrain.device_augment` (a random noise floor and EQ)."
+    def __init__(self, X:np.ndarray, y:np.ndarray, normalize:bool=False, augment=None): self.X, self.y, self.normalize, self.augment = X, np.asarray(y, np.int64), normalize, augment
     def __len__(self): return len(self.X)
     def __getitem__(self, idx):
         torch = import_torch(); idx = np.sort(np.asarray(idx))
-        x = torch.from_numpy(self.X[idx]).float().div_(255)[:, None].expand(-1, 3, -1, -1)
+        x = torch.from_numpy(self.X[idx]).float().div_(255)
+        if self.augment is not None: x = device_augment(x, self.augment)
+        x = x[:, None].expand(-1, 3, -1, -1)
         if self.normalize:
             from heartbeat_nbdev.model import IMAGENET_STATS
             x = (x - torch.tensor(IMAGENET_STATS[0]).view(1, 3, 1, 1))/torch.tensor(IMAGENET_STATS[1]).view(1, 3, 1, 1)
@@ -125,6 +127,7 @@ def train_joint(wins:pd.DataFrame, # windows with `label` (joint class), `head`,
                 class_weights:bool=True, # inverse class frequency within each head (`head_weights`)
                 balance:bool=True, # draw every head's windows equally often (else in proportion to their numbers)
                 samples_per_epoch:int|None=None, # windows drawn per epoch (with replacement); default: the number of training windows
+                augment:bool=False, # device augmentation of the training batches (`pretrain.device_augment`: a random noise floor and EQ)
                 classes:list|None=None, progress:bool=False) -> tuple:
     "(model, classes, info): one backbone and one output per joint class, one-cycle AdamW (fastai `Learner`) on database-balanced batches with `masked_cross_entropy`."
     torch = import_torch()
@@ -144,7 +147,7 @@ def train_joint(wins:pd.DataFrame, # windows with `label` (joint class), `head`,
     n = int(samples_per_epoch or len(tr))
     g = torch.Generator().manual_seed(seed)
     sampler = torch.utils.data.BatchSampler(torch.utils.data.WeightedRandomSampler(torch.as_tensor(p/p.sum(), dtype=torch.double), n, replacement=True, generator=g), bs, drop_last=True)
-    ds = WindowBatches(X[tr], pd.Categorical(labels, categories=classes).codes, normalize)
+    ds = WindowBatches(X[tr], pd.Categorical(labels, categories=classes).codes, normalize, torch.Generator().manual_seed(seed + 1) if augment else None)
     dls = DataLoaders(torch.utils.data.DataLoader(ds, sampler=sampler, batch_size=None),
                       torch.utils.data.DataLoader(WindowBatches(X[:0], np.zeros(0), normalize), batch_size=None))
     loss = masked_cross_entropy(classes, head_weights(labels, classes) if class_weights else None)
@@ -156,7 +159,7 @@ def train_joint(wins:pd.DataFrame, # windows with `label` (joint class), `head`,
         warnings.simplefilter('ignore')   # the empty validation side: fastai warns that its generator is empty
         learn.fit_one_cycle(epochs, lr)
     info = dict(arch=arch, pretrained=str(src) if src else False, normalize=normalize, img_size=tuple(int(v) for v in X.shape[1:]), epochs=epochs, bs=bs, lr=lr, wd=wd, seed=seed,
-                class_weights=class_weights, balance=balance, samples_per_epoch=n, opt='AdamW', schedule='one-cycle (cosine)',
+                class_weights=class_weights, balance=balance, samples_per_epoch=n, **({'augment': 'device'} if augment else {}), opt='AdamW', schedule='one-cycle (cosine)',
                 n_train_windows=int(len(tr)), windows_per_head={h: int(c) for h, c in pd.Series(heads).value_counts().items()},
                 train_seconds=time.perf_counter() - t0)
     return learn.model.eval(), classes, info

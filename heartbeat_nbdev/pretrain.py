@@ -17,8 +17,9 @@ from .backbones import light_cnn
 from .model import window_batch
 
 # %% auto #0
-__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'pretrain_pool', 'window_images', 'two_views', 'to_input', 'nt_xent', 'ssl_net',
-           'pretrain_ssl', 'pretrain_for', 'pretrain_cli', 'pretrain_table']
+__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'pretrain_pool', 'window_images', 'noise_eq', 'peak_relative', 'device_augment',
+           'two_views', 'to_input', 'nt_xent', 'ssl_net', 'pretrain_ssl', 'pretrain_for', 'pretrain_cli',
+           'pretrain_table']
 
 # %% ../nbs/23_pretrain.ipynb #18324054
 def pretrain_pool(exclude:str='pascal', # the database whose CV the weights are for: none of its labelled audio goes in
@@ -55,6 +56,29 @@ def window_images(wins:pd.DataFrame, # windows with `img` (PNG paths), e.g. from
 # %% ../nbs/23_pretrain.ipynb #baa9a0ae
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
+def noise_eq(p, # (bs, h, w) power-domain images (1 at the peak)
+             gen=None, # a `torch.Generator`
+             eq_db:float=12., # largest tilt of the random EQ across the bands (dB, end to end); its bump is up to half of it
+             noise:tuple=(-60., -25.), # the noise floor drawn per image, dB below the peak
+            ):
+    "What another device and room do: a random noise floor, then a random EQ (a tilt across the bands and a bump); the images in dB. `two_views` and `joint.train_joint(augment=True)` use it."
+    torch = import_torch(); bs, h, w = p.shape
+    r = lambda *s: torch.rand(*s, generator=gen)
+    lvl = noise[0] + r(bs, 1, 1)*(noise[1] - noise[0])
+    p = p + 10**(lvl/10)*(-torch.log(r(bs, h, w).clamp_min(1e-12)))   # exponential fluctuation, mean 1
+    f = torch.linspace(0, 1, h)[None, :, None]
+    eq = (r(bs, 1, 1)*2 - 1)*eq_db*(f - 0.5) + (r(bs, 1, 1)*2 - 1)*eq_db/2*torch.exp(-(f - r(bs, 1, 1))**2/(2*0.1**2))
+    return 10*torch.log10(p.clamp_min(1e-12)) + eq
+
+def peak_relative(db, top_db:float=80.):
+    "dB images (bs, h, w) as `SpecConfig` makes them: 1 at each image's peak, 0 at `top_db` below it."
+    return ((db - db.amax((1, 2), keepdim=True) + top_db)/top_db).clamp(0, 1)
+
+def device_augment(x, # (bs, h, w) float images in [0, 1] (1: the window's peak, 0: `top_db` below it)
+                   gen=None, top_db:float=80., eq_db:float=12., noise:tuple=(-60., -25.)):
+    "`noise_eq` on images in [0, 1], peak-relative again: the same heart through another device."
+    return peak_relative(noise_eq(10**((x*top_db - top_db)/10), gen, eq_db, noise), top_db)
+
 def two_views(x, # (bs, h, w) float images in [0, 1] (1: the window's peak, 0: `top_db` below it)
               gen=None, # a `torch.Generator`, for reproducible views
               top_db:float=80., # the images' dynamic range (`SpecConfig.top_db`)
@@ -75,12 +99,7 @@ def two_views(x, # (bs, h, w) float images in [0, 1] (1: the window's peak, 0: `
     p = 10**((x*top_db - top_db)/10)   # to power: a background window, a noise floor, then an EQ in dB
     lam = r(bs, 1, 1)*mix
     p = (1 - lam)*p + lam*p[torch.randperm(bs, generator=gen)]
-    lvl = noise[0] + r(bs, 1, 1)*(noise[1] - noise[0])
-    p = p + 10**(lvl/10)*(-torch.log(r(bs, h, w).clamp_min(1e-12)))   # exponential fluctuation, mean 1
-    f = torch.linspace(0, 1, h)[None, :, None]
-    eq = (r(bs, 1, 1)*2 - 1)*eq_db*(f - 0.5) + (r(bs, 1, 1)*2 - 1)*eq_db/2*torch.exp(-(f - r(bs, 1, 1))**2/(2*0.1**2))
-    db = 10*torch.log10(p.clamp_min(1e-12)) + eq
-    x = ((db - db.amax((1, 2), keepdim=True) + top_db)/top_db).clamp(0, 1)   # peak-relative again, as `SpecConfig` makes them
+    x = peak_relative(noise_eq(p, gen, eq_db, noise), top_db)   # a noise floor and an EQ, peak-relative again
     for size, axis in ((h, 1), (w, 2)):   # one frequency and one time mask (SpecAugment)
         ln = (r(bs)*mask*size).long(); s0 = (r(bs)*(size - ln)).long()
         pos = torch.arange(size)[None]
