@@ -75,11 +75,11 @@ def table(results=Path(__file__).parent/'results') -> str:
                         + ('' if v == 'baseline' else f"{g['mean']:+.3f} ± {g['std']:.3f}") + ' | '
                         + ('' if v == 'baseline' else f"{g['folds_better']}/{g['folds']}") + f" | {ts} | "
                         + ('' if share is None else f'{share:.0%}') + ' | ' + ('' if v == 'baseline' else 'yes' if x['kept'] else 'no') + ' |')
-    cnn = results/'ablation-cycles'   # `bench/ablation.py --rows light-cyc2 --out bench/results/ablation-cycles`, beside the `light` row's files
-    seeds = sorted({f.stem.rsplit('-s', 1)[1] for f in cnn.glob('light-cyc2-s*.csv')} & {f.stem.rsplit('-s', 1)[1] for f in cnn.glob('light-s*.csv')})
+    cnn, ref = results/'ablation-cycles', results/'ablation'   # `bench/ablation.py --rows light-cyc2 --out bench/results/ablation-cycles`; the `light` row's files (the same folds)
+    seeds = sorted({f.stem.rsplit('-s', 1)[1] for f in cnn.glob('light-cyc2-s*.csv')} & {f.stem.rsplit('-s', 1)[1] for f in ref.glob('light-s*.csv')})
     if seeds:
         from heartbeat_nbdev.recipe import run_metrics   # here: only the CNN rows need it (torch-free, but a larger import)
-        m = {v: pd.concat([run_metrics(pd.read_csv(cnn/f'{v}-s{sd}.csv')) for sd in seeds], ignore_index=True) for v in ('light', 'light-cyc2')}
+        m = {v: pd.concat([run_metrics(pd.read_csv((cnn if v == 'light-cyc2' else ref)/f'{v}-s{sd}.csv')) for sd in seeds], ignore_index=True) for v in ('light', 'light-cyc2')}
         d = m['light-cyc2'].balanced_accuracy.values - m['light'].balanced_accuracy.values
         rows += ['', f"The light CNN (`recipe.LEVERS['light']`, from scratch, 64x128 px) on fixed 3 s windows and on windows of 2 heart cycles "
                  f"(`light-cyc2`), PASCAL 5 classes, training seed(s) {', '.join(seeds)}, the same 5 folds; balanced accuracy mean ± s.d. over the folds:", '',
