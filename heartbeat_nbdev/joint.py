@@ -219,7 +219,7 @@ def joint_scores(oof:pd.DataFrame, # `joint_cv` output (one or several seeds)
             per_fold = [classification_metrics(x.label, x.pred, classes)['balanced_accuracy'] for _, x in lab.groupby('fold')]
             r = dict(head=h, seed=s, trained_with=g.trained_with.iloc[0], recordings=m['n'], balanced_accuracy=m['balanced_accuracy'],
                      balanced_accuracy_fold_std=float(np.std(per_fold, ddof=1)) if len(per_fold) > 1 else float('nan'), macro_f1=m['macro_f1'],
-                     **{f'recall_{c}': v['recall'] for c, v in m['per_class'].items()}, train_minutes=float(g.drop_duplicates('fold').train_seconds.sum()/60))
+                     **{f'recall_{c}': v['recall'] for c, v in m['per_class'].items()}, train_minutes=float(g.drop_duplicates('fold').train_seconds.sum(min_count=1)/60))
             if h == 'circor2022' and 'p_murmur' in g:
                 pat = crossfit_patients(g[g.patient_label.isin(['Present', 'Unknown', 'Absent'])])
                 pat['patient_outcome'] = g.groupby('patient').patient_outcome.first().loc[pat.index].values
