@@ -398,7 +398,7 @@ def cycle_summary(seg:Segmentation, bpm:tuple=(30, 250), min_periodicity:float=M
     if len(cyc) < 2: why = f"fewer than two complete heart cycles ({len(cyc)})"
     elif seg.periodicity < min_periodicity or seg.confidence < min_confidence:
         why = f"no regular heart sounds (periodicity {seg.periodicity:.2f}, confidence {seg.confidence:.2f})"
-    elif seg.sounds_per_cycle >= DOUBLE_SOUNDS and bpm[0] <= 60/seg.cycle_s <= bpm[1]: why = f"about {seg.sounds_per_cycle:.1f} sounds per cycle of {seg.cycle_s:.2f} s: ambiguous between {60/seg.cycle_s:.0f} and {120/seg.cycle_s:.0f} BPM"   # two beats in one cycle, and no half cycle to decode again at
+    elif seg.sounds_per_cycle >= DOUBLE_SOUNDS + 0.5 and bpm[0] <= 60/seg.cycle_s <= bpm[1]: why = f"about {seg.sounds_per_cycle:.1f} sounds per cycle of {seg.cycle_s:.2f} s: ambiguous between {60/seg.cycle_s:.0f} and {120/seg.cycle_s:.0f} BPM"   # four sounds (two beats) in a cycle not decoded again
     elif 60/seg.repeat_s > bpm[1] and seg.cycle_s > 1.5*seg.repeat_s:   # S1 repeats as regularly at a period too short for a heart cycle: too fast a rhythm, read at a fraction of its rate
         why = f"the sounds repeat every {seg.repeat_s:.2f} s ({60/seg.repeat_s:.0f} per minute), faster than {bpm[1]} BPM"
     elif not bpm[0] <= hr <= bpm[1] or not bpm[0] <= 60/seg.cycle_s <= bpm[1]: why = f"rate outside {bpm[0]}-{bpm[1]} BPM (the cycles found beat at about {60/seg.cycle_s:.0f})"
