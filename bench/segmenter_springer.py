@@ -73,7 +73,7 @@ def crossval(context):
             env = segment(r['y']); ef = rhythm_features(env)
             base = dict(recording=r['name'], patient=r['patient'], fold=f, expert_rate=hr_true, annotated_frames=int((r['lab'] >= 0).sum()))
             rows.append(dict(base, segmenter='springer', **score(seg.sounds(), r['tsv'], a.tol), heart_rate=s['heart_rate'], rhythm_warning=s['rhythm_warning'], heart_rate_ungated=raw['heart_rate'], heart_rate_span=span['heart_rate'],
-                             confidence=seg.confidence, periodicity=seg.periodicity, repeat_s=seg.repeat_s, cycle_s=seg.cycle_s, n_cycles=s['n_cycles'],
+                             confidence=seg.confidence, periodicity=seg.periodicity, repeat_s=seg.repeat_s, cycle_s=seg.cycle_s, n_cycles=s['n_cycles'], sounds_per_cycle=seg.sounds_per_cycle, doubled=seg.doubled,
                              frame_accuracy=float((seg.states == r['lab'])[r['lab'] >= 0].mean())))
             rows.append(dict(base, segmenter='envelope', **score(env, r['tsv'], a.tol), heart_rate=ef['heart_rate'] if ef['n_beats'] else np.nan))
         print(f"context {context}, fold {f}: {len(tr)} training recordings, {time.perf_counter() - t0:.0f} s", flush=True)

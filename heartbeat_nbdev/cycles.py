@@ -14,11 +14,12 @@ from scipy.signal import hilbert, butter, sosfiltfilt, find_peaks, resample_poly
 from scipy.ndimage import percentile_filter
 
 # %% auto #0
-__all__ = ['ENV_FS', 'RHYTHM_FEATURES', 'SEG_FS', 'STATES', 'SPRINGER_DURATIONS', 'SEARCH_BPM', 'FUNDAMENTAL', 'RHYTHM_FIELDS',
-           'MIN_PERIODICITY', 'MIN_CONFIDENCE', 'STATE_COLOURS', 'envelope', 'Sounds', 'segment', 'match_f1',
-           'rhythm_features', 'read_states', 'frame_states', 'read_circor_segmentation', 'score_segmentation',
-           'springer_features', 'context_frames', 'duration_logprobs', 'hsmm_viterbi', 'Segmentation',
-           'cycle_candidates', 'SpringerSegmenter', 'fit_segmenter', 'cycle_summary', 'heart_rate', 'plot_segmentation']
+__all__ = ['ENV_FS', 'RHYTHM_FEATURES', 'SEG_FS', 'STATES', 'SPRINGER_DURATIONS', 'SEARCH_BPM', 'FUNDAMENTAL', 'DOUBLE_SOUNDS',
+           'HALF_PERIODICITY', 'RHYTHM_FIELDS', 'MIN_PERIODICITY', 'MIN_CONFIDENCE', 'STATE_COLOURS', 'envelope',
+           'Sounds', 'segment', 'match_f1', 'rhythm_features', 'read_states', 'frame_states',
+           'read_circor_segmentation', 'score_segmentation', 'springer_features', 'context_frames', 'duration_logprobs',
+           'hsmm_viterbi', 'Segmentation', 'cycle_candidates', 'half_cycle', 'decode_posteriors', 'SpringerSegmenter',
+           'state_durations', 'fit_segmenter', 'cycle_summary', 'heart_rate', 'plot_segmentation']
 
 # %% ../nbs/08_cycles.ipynb #f06d5929
 ENV_FS = 50   # envelope samples per second
@@ -260,6 +261,8 @@ class Segmentation:
     confidence:float   # mean probability, by the logistic regression, of the state each frame was given
     periodicity:float  # autocorrelation of the S1 probability at `cycle_s` (near 1: strictly periodic)
     repeat_s:float = np.nan   # the shortest candidate cycle whose periodicity is nearly (`FUNDAMENTAL`) the best candidate's (s)
+    sounds_per_cycle:float = np.nan   # envelope peaks per `cycle_s` (about 2, S1 and S2, when the cycle is read right; `DOUBLE_SOUNDS`)
+    doubled:bool = False   # the decoder's first cycle held two beats (`DOUBLE_SOUNDS`): decoded again at half of it
     def segments(self) -> pd.DataFrame:
         "One row per run of a state: start, end (s), state (name), cut (touches an end of the recording)."
         st = self.states; ch = np.flatnonzero(np.diff(np.r_[-1, st, -1]) != 0)
@@ -276,7 +279,7 @@ class Segmentation:
         return Sounds(t[o], lab[o], self.cycle_s, self.systole_s)
 
 SEARCH_BPM = (12, 360)   # `cycle_candidates` also tries the best cycle outside the reported 30-250 BPM but inside these
-FUNDAMENTAL = 0.9   # `Segmentation.repeat_s`: the shortest candidate whose autocorrelation is this close to the best one's
+FUNDAMENTAL, DOUBLE_SOUNDS, HALF_PERIODICITY = 0.9, 3., 0.8   # `Segmentation.repeat_s`: the shortest candidate whose autocorrelation is this close to the best one's; `decode_posteriors`: a cycle holding this many envelope peaks, whose S1 probability repeats at half of it at least this share as regularly, holds two beats
 
 def _peak_near(ac, c, lo, hi, rel=0.15):
     a, b = max(lo, int(np.floor(c*(1 - rel)))), min(hi, int(np.ceil(c*(1 + rel))) + 1)
@@ -293,20 +296,37 @@ def cycle_candidates(P:np.ndarray, # (frames, 4) state probabilities
                      search:tuple=SEARCH_BPM, # the wider rates of the two extra candidates
                     ) -> list[tuple[float, float, float]]:
     "(cycle s, systole s, periodicity) candidates: the highest autocorrelation peak of the S1 probability in `bpm`, the peaks near 1/3, 1/2, 2/3, 3/2 and 2 times it, and the highest peak outside `bpm` but inside `search` on each side (slow ones up to half the recording): a rhythm outside the range can win the decoding instead of being read as a multiple inside it. Systole from the S1-to-S2 cross-correlation at 25-60% of the cycle; periodicity, the autocorrelation at the cycle of the S1 probability smoothed over 5 frames (a cycle of 12.5 frames lines up at 12 or 13)."
-    s1, s2 = P[:, 0] - P[:, 0].mean(), P[:, 2] - P[:, 2].mean(); n = len(s1)
-    ac = np.correlate(s1, s1, 'full')[n - 1:]/max(float(s1 @ s1), 1e-12)
-    xc = np.correlate(s2, s1, 'full')[n - 1:]   # xc[k]: S2 k frames after S1
+    ac, xc, acs = _correlations(P); n = len(ac)
     lo, hi = int(round(60/bpm[1]*fs)), min(int(round(60/bpm[0]*fs)), n - 1)
     if hi <= lo + 1: return []
     best = lo + int(np.argmax(ac[lo:hi + 1]))
     cs = {best} | {k for m in (1/3, 0.5, 2/3, 1.5, 2.) if (k := _peak_near(ac, best*m, lo, hi)) is not None}
     cs |= {k for k in (_best_peak(ac, int(round(60/search[1]*fs)), lo - 1), _best_peak(ac, hi + 1, min(int(round(60/search[0]*fs)), n//2))) if k is not None}
-    sm = np.convolve(s1, np.array([1, 2, 3, 2, 1])/9, 'same'); acs = np.correlate(sm, sm, 'full')[n - 1:]/max(float(sm @ sm), 1e-12)
-    out = []
-    for c in sorted(cs):
-        a, b = max(1, int(0.25*c)), max(int(0.6*c), int(0.25*c) + 2)
-        out.append((c/fs, (a + int(np.argmax(xc[a:b])))/fs, float(acs[c])))
-    return out
+    return [(c/fs, _systole(xc, c)/fs, float(acs[c])) for c in sorted(cs)]
+
+def _correlations(P):   # the S1 probability's autocorrelation, the S1-to-S2 cross-correlation (k: S2 k frames after S1), the autocorrelation of the S1 probability smoothed over 5 frames
+    s1, s2 = P[:, 0] - P[:, 0].mean(), P[:, 2] - P[:, 2].mean(); n = len(s1); sm = np.convolve(s1, np.array([1, 2, 3, 2, 1])/9, 'same')
+    return np.correlate(s1, s1, 'full')[n - 1:]/max(float(s1 @ s1), 1e-12), np.correlate(s2, s1, 'full')[n - 1:], np.correlate(sm, sm, 'full')[n - 1:]/max(float(sm @ sm), 1e-12)
+def _systole(xc, c): a, b = max(1, int(0.25*c)), max(int(0.6*c), int(0.25*c) + 2); return a + int(np.argmax(xc[a:b]))   # S1 start to S2 start (frames) of a c-frame cycle: xc's peak at 25-60% of it
+def half_cycle(P:np.ndarray, cycle:float, fs:int=SEG_FS) -> tuple[float, float, float, float]|None:
+    "(cycle s, systole s, periodicity, periodicity at `cycle`) of the S1 probability's (`P`: frames, 4) autocorrelation peak near half `cycle` (s), its lag refined between frames by a parabola through the peak and its neighbours (240 BPM is 12.5 frames); None if there is none."
+    ac, xc, acs = _correlations(P); c0 = int(round(cycle*fs)); k = _peak_near(ac, c0/2, 2, min(len(ac) - 2, c0 - 1))
+    if k is None or c0 >= len(acs): return None
+    l, m, r = ac[k - 1], ac[k], ac[k + 1]; den = l - 2*m + r; return (k + (0.5*(l - r)/den if den < 0 else 0.))/fs, _systole(xc, k)/fs, float(acs[k]), float(acs[c0])
+
+def decode_posteriors(P:np.ndarray, log_prior:np.ndarray, durations:dict, # (frames, 4) state probabilities of an emission model; log state shares of its training frames; `SPRINGER_DURATIONS`-like
+                      bpm:tuple=(30, 250), search:tuple=SEARCH_BPM, envelope:np.ndarray|None=None, # `cycle_candidates`; `springer_features(...)[:, 0]`, to check a cycle does not hold two beats
+                     ) -> Segmentation|None:
+    "The most probable states over the cycle candidates (`SpringerSegmenter`'s decoding, for any emission model); None if too short for any. A cycle holding `DOUBLE_SOUNDS` envelope peaks or more whose S1 probability repeats at half of it (`HALF_PERIODICITY`) is two beats of a fast heart read as one: decoded again at half of it (only a cycle inside `bpm`)."
+    logB, cands = np.log(P + 1e-12) - log_prior, cycle_candidates(P, SEG_FS, bpm, search)
+    if not cands: return None
+    dec = hsmm_viterbi(logB, *zip(*[duration_logprobs(cyc, sys_, durations) for cyc, sys_, _ in cands]))   # all candidates in one pass
+    i = int(np.argmax([sc for _, sc in dec])); (st, sc), (cyc, sys_, ac) = dec[i], cands[i]
+    top = max(a for *_, a in cands); rep = min(c for c, _, a in cands if a >= top - (1 - FUNDAMENTAL)*abs(top))
+    per_cycle = lambda c: len(find_peaks(envelope, prominence=0.5)[0])*c*SEG_FS/len(envelope) if envelope is not None and len(envelope) else np.nan   # envelope peaks per cycle of c s
+    h = half_cycle(P, cyc) if per_cycle(cyc) >= DOUBLE_SOUNDS and bpm[0] <= 60/cyc <= bpm[1] else None   # not a slow cycle outside `bpm`: it may hold three beats or more
+    if doubled := h is not None and h[2] >= HALF_PERIODICITY*h[3]: cyc, sys_, ac, _ = h; st, sc = hsmm_viterbi(logB, *duration_logprobs(cyc, sys_, durations))
+    return Segmentation(st, SEG_FS, cyc, sys_, sc, float(P[np.arange(len(st)), st].mean()), ac, rep, per_cycle(cyc), doubled)
 
 class SpringerSegmenter:
     "Springer's logistic-regression HSMM with its parameters (`fit_segmenter`; `SpringerSegmenter.load()` reads the one shipped with the package)."
@@ -332,19 +352,17 @@ class SpringerSegmenter:
         z = context_frames(F, self.context) @ self.coef.T + self.intercept
         z = np.exp(z - z.max(1, keepdims=True)); return z/z.sum(1, keepdims=True)
     def segment_features(self, F:np.ndarray) -> Segmentation|None:
-        "The most probable states of `springer_features` frames, over the cycle candidates; None if the recording is too short for any."
-        P = self.posteriors(F); logB = np.log(P + 1e-12) - self.log_prior
-        cands = cycle_candidates(P, SEG_FS, self.bpm, self.search_bpm)
-        if not cands: return None
-        dec = hsmm_viterbi(logB, *zip(*[duration_logprobs(cyc, sys_, self.durations) for cyc, sys_, _ in cands]))   # all candidates in one pass
-        i = int(np.argmax([sc for _, sc in dec])); best = (*dec[i], *cands[i])
-        st, sc, cyc, sys_, ac = best
-        top = max(a for *_, a in cands); rep = min(c for c, _, a in cands if a >= top - (1 - FUNDAMENTAL)*abs(top))
-        return Segmentation(st, SEG_FS, cyc, sys_, sc, float(P[np.arange(len(st)), st].mean()), ac, rep)
-    def segment(self, y:np.ndarray, # prepared samples (`load_audio`)
-                sr:int=2000) -> Segmentation|None:
+        "The most probable states of `springer_features` frames, over the cycle candidates (`decode_posteriors`); None if the recording is too short for any."
+        return decode_posteriors(self.posteriors(F), self.log_prior, self.durations, self.bpm, self.search_bpm, F[:, 0])
+    def segment(self, y:np.ndarray, sr:int=2000) -> Segmentation|None:   # prepared samples (`load_audio`), their rate
         "S1 / systole / S2 / diastole of a recording (None if too short to hold a cycle)."
         return self.segment_features(springer_features(y, sr))
+
+def state_durations(labels) -> dict:
+    "`SPRINGER_DURATIONS` with the S1 and S2 duration means and spreads (s) of the runs of S1 / S2 between annotated frames of `frame_states` arrays; `ValueError` if there is no whole S1 or S2."
+    labels = list(labels); s1, s2 = ([(b - a)/SEG_FS for l in labels for ch in [np.flatnonzero(np.diff(np.r_[-9, l, -9]) != 0)] for a, b in zip(ch[:-1], ch[1:]) if l[a] == s and a > 0 and b < len(l) and l[a - 1] >= 0 and l[b] >= 0] for s in (0, 2))
+    if not (s1 and s2): raise ValueError("the training frames must hold whole S1 and S2 sounds")
+    return {k: round(float(v), 5) for k, v in dict(SPRINGER_DURATIONS, s1_mean=np.mean(s1), s1_std=np.std(s1), s2_mean=np.mean(s2), s2_std=np.std(s2)).items()}
 
 def fit_segmenter(items, # (features, frame states) pairs: `springer_features`, `frame_states`
                   context:int=5, # neighbours on each side the logistic regression sees
@@ -353,19 +371,13 @@ def fit_segmenter(items, # (features, frame states) pairs: `springer_features`, 
                  ) -> SpringerSegmenter:
     "Train the logistic regression on the annotated frames and learn S1 and S2 durations (runs of S1 / S2 between annotated frames)."
     from sklearn.linear_model import LogisticRegression
-    X, y, dur = [], [], {0: [], 2: []}
-    for F, lab in items:
-        m = lab >= 0; X.append(context_frames(F, context)[m]); y.append(lab[m])
-        ch = np.flatnonzero(np.diff(np.r_[-9, lab, -9]) != 0)
-        for a, b in zip(ch[:-1], ch[1:]):
-            if lab[a] in dur and a > 0 and b < len(lab) and lab[a - 1] >= 0 and lab[b] >= 0: dur[int(lab[a])].append((b - a)/SEG_FS)
-    X, y = np.concatenate(X), np.concatenate(y)
-    if set(np.unique(y)) != {0, 1, 2, 3} or not (dur[0] and dur[2]): raise ValueError("fit_segmenter: the training frames must hold all four states and whole S1 and S2 sounds")
+    items = list(items); X, y = (np.concatenate(v) for v in zip(*[(context_frames(F, context)[lab >= 0], lab[lab >= 0]) for F, lab in items]))
+    if set(np.unique(y)) != {0, 1, 2, 3}: raise ValueError("fit_segmenter: the training frames must hold all four states and whole S1 and S2 sounds")
+    d = state_durations([lab for _, lab in items])   # ValueError if no whole S1 or S2
     lr = LogisticRegression(C=C, max_iter=500).fit(X, y)
-    d = dict(SPRINGER_DURATIONS, s1_mean=float(np.mean(dur[0])), s1_std=float(np.std(dur[0])), s2_mean=float(np.mean(dur[2])), s2_std=float(np.std(dur[2])))
     return SpringerSegmenter(dict(format='heartbeat_nbdev springer segmenter 1', fs=SEG_FS, context=context, C=C, bpm=[30, 250],
                                   coef=lr.coef_.round(6).tolist(), intercept=lr.intercept_.round(6).tolist(),
-                                  prior=(np.bincount(y, minlength=4)/len(y)).round(6).tolist(), durations={k: round(v, 5) for k, v in d.items()},
+                                  prior=(np.bincount(y, minlength=4)/len(y)).round(6).tolist(), durations=d,
                                   n_frames=int(len(y)), note=note))
 
 # %% ../nbs/08_cycles.ipynb #32de644e
@@ -386,6 +398,7 @@ def cycle_summary(seg:Segmentation, bpm:tuple=(30, 250), min_periodicity:float=M
     if len(cyc) < 2: why = f"fewer than two complete heart cycles ({len(cyc)})"
     elif seg.periodicity < min_periodicity or seg.confidence < min_confidence:
         why = f"no regular heart sounds (periodicity {seg.periodicity:.2f}, confidence {seg.confidence:.2f})"
+    elif seg.sounds_per_cycle >= DOUBLE_SOUNDS + 0.5 and bpm[0] <= 60/seg.cycle_s <= bpm[1]: why = f"about {seg.sounds_per_cycle:.1f} sounds per cycle of {seg.cycle_s:.2f} s: ambiguous between {60/seg.cycle_s:.0f} and {120/seg.cycle_s:.0f} BPM"   # four sounds (two beats) in a cycle not decoded again
     elif 60/seg.repeat_s > bpm[1] and seg.cycle_s > 1.5*seg.repeat_s:   # S1 repeats as regularly at a period too short for a heart cycle: too fast a rhythm, read at a fraction of its rate
         why = f"the sounds repeat every {seg.repeat_s:.2f} s ({60/seg.repeat_s:.0f} per minute), faster than {bpm[1]} BPM"
     elif not bpm[0] <= hr <= bpm[1] or not bpm[0] <= 60/seg.cycle_s <= bpm[1]: why = f"rate outside {bpm[0]}-{bpm[1]} BPM (the cycles found beat at about {60/seg.cycle_s:.0f})"
