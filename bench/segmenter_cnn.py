@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np, pandas as pd
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import save
-from heartbeat_nbdev.cycles import springer_features, read_states, frame_states, state_durations, decode_posteriors, cycle_summary, match_f1, read_circor_segmentation
-from heartbeat_nbdev.spectrogram import load_audio, SpecConfig
-from heartbeat_nbdev.audio import AudioError
-from heartbeat_nbdev.data import find_database, have_database
+from _segmentations import read_recordings, patient_fold_of, expert_rate, score
+from heartbeat_nbdev.cycles import state_durations, decode_posteriors, cycle_summary
+from heartbeat_nbdev.spectrogram import SpecConfig
+from heartbeat_nbdev.data import have_database
 
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 ap.add_argument('--channels', type=int, default=24)
@@ -41,33 +41,14 @@ torch.set_num_threads(a.threads); torch.manual_seed(a.seed)
 t0 = time.perf_counter(); load0 = os.getloadavg()
 if not have_database('circor2022'): sys.exit("error: CirCor 2022 not found (heartbeat-data list)")
 cfg = SpecConfig(bandpass=None)
-recs, skipped = [], []
-for tsv in sorted(Path(find_database('circor2022')).rglob('*.tsv'))[:a.limit or None]:
-    try: seg = read_states(tsv); y = load_audio(tsv.with_suffix('.wav'), cfg)
-    except (ValueError, AudioError) as e: skipped.append(str(e)); print(f"skipped: {e}"); continue
-    F = springer_features(y, cfg.sr)
-    recs.append(dict(name=tsv.stem, patient=tsv.name.split('_')[0], tsv=tsv, F=F, lab=frame_states(seg, len(F))))
-print(f"{len(recs)} recordings ({len(skipped)} skipped), features in {time.perf_counter() - t0:.0f} s", flush=True)
-pats = np.array(sorted({r['patient'] for r in recs})); rng = np.random.default_rng(0)
-fold_of = dict(zip(rng.permutation(pats), np.arange(len(pats)) % a.folds))   # the folds of bench/segmenter_springer.py
+recs, skipped = read_recordings(cfg, a.limit, t0=t0)
+fold_of = patient_fold_of(recs, a.folds)   # the folds of both segmenter benchmarks
 dil = [int(d) for d in a.dilations.split(',')]
 
 def net():
     layers, cin = [], 4
     for d in dil: layers += [nn.Conv1d(cin, a.channels, a.kernel, padding=d*(a.kernel - 1)//2, dilation=d), nn.ReLU()]; cin = a.channels
     return nn.Sequential(*layers, nn.Conv1d(cin, 4, 1))
-
-def expert_rate(tsv):
-    d = read_states(tsv); s1 = d.start[d.state == 1].to_numpy(); rr = np.diff(s1)
-    rr = rr[rr < 1.6*np.median(rr)] if len(rr) else rr
-    return 60/rr.mean() if len(rr) else np.nan
-
-def score(sounds, tsv, tol):
-    s1, s2, lo, hi = read_circor_segmentation(tsv)
-    inside = (sounds.t >= lo - tol) & (sounds.t <= hi + tol)
-    r1, r2 = match_f1(sounds.t[inside & (sounds.label == 'S1')], s1, tol), match_f1(sounds.t[inside & (sounds.label == 'S2')], s2, tol)
-    return dict(s1_f1=r1['f1'], s2_f1=r2['f1'], s1_hits=round(r1['precision']*r1['n_pred']), s1_found=r1['n_pred'], s1_true=r1['n_true'],
-                s2_hits=round(r2['precision']*r2['n_pred']), s2_found=r2['n_pred'], s2_true=r2['n_true'])
 
 def crops(tr, g):
     "One epoch of (batch, 4, crop) features and (batch, crop) labels: a random crop of every training recording (short ones padded, label -1)."
@@ -116,6 +97,6 @@ save(a.name, dict(model=dict(kind='1-D CNN, ReLU, no normalisation layers', chan
                              receptive_field_frames=1 + (a.kernel - 1)*sum(dil), input='springer_features (4 envelopes, 50 frames/s)'),
                   training=dict(epochs=a.epochs, crop_frames=a.crop, batch=a.batch, optimiser='AdamW, one-cycle', lr=a.lr, weight_decay=1e-4, seed=a.seed, threads=a.threads, device='cpu', torch=torch.__version__),
                   decoding='heartbeat_nbdev.cycles.decode_posteriors (the logistic regression\'s): log posterior - log prior of the training frames, durations from the training folds (state_durations), the same gates',
-                  settings=dict(folds=a.folds, tol_s=a.tol, fold_seed=0), n_recordings=len(recs), n_patients=len(pats), skipped=skipped,
+                  settings=dict(folds=a.folds, tol_s=a.tol, fold_seed=0), n_recordings=len(recs), n_patients=len(fold_of), skipped=skipped,
                   table=table.reset_index().to_dict('records'), per_fold=per_fold.to_dict('records'), train_log=train_log,
                   note=f"load average before the run {load0}; CPU only", wall_seconds=time.perf_counter() - t0))

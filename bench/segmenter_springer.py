@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np, pandas as pd
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import save
-from heartbeat_nbdev.cycles import MIN_PERIODICITY, MIN_CONFIDENCE, SEARCH_BPM, springer_features, read_states, frame_states, fit_segmenter, cycle_summary, heart_rate, segment, rhythm_features, match_f1, read_circor_segmentation, SEG_FS
-from heartbeat_nbdev.spectrogram import load_audio, SpecConfig
-from heartbeat_nbdev.audio import AudioError
-from heartbeat_nbdev.data import find_database, have_database
+from _segmentations import read_recordings, patient_fold_of, expert_rate, score
+from heartbeat_nbdev.cycles import MIN_PERIODICITY, MIN_CONFIDENCE, SEARCH_BPM, springer_features, fit_segmenter, cycle_summary, heart_rate, segment, rhythm_features, read_circor_segmentation, SEG_FS
+from heartbeat_nbdev.spectrogram import SpecConfig
+from heartbeat_nbdev.data import have_database
 
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 ap.add_argument('--train', action='store_true', help='also fit on every patient and write heartbeat_nbdev/segmenter.json')
@@ -37,28 +37,8 @@ a = ap.parse_args()
 t0 = time.perf_counter(); load0 = os.getloadavg()
 if not have_database('circor2022'): sys.exit("error: CirCor 2022 not found (heartbeat-data list)")
 cfg = SpecConfig(bandpass=None)
-recs, skipped = [], []
-for tsv in sorted(Path(find_database('circor2022')).rglob('*.tsv'))[:a.limit or None]:
-    try:
-        seg = read_states(tsv); y = load_audio(tsv.with_suffix('.wav'), cfg)
-    except (ValueError, AudioError) as e: skipped.append(str(e)); print(f"skipped: {e}"); continue
-    F = springer_features(y, cfg.sr)
-    recs.append(dict(name=tsv.stem, patient=tsv.name.split('_')[0], tsv=tsv, y=y, F=F, lab=frame_states(seg, len(F))))
-print(f"{len(recs)} recordings ({len(skipped)} skipped), features in {time.perf_counter() - t0:.0f} s", flush=True)
-pats = np.array(sorted({r['patient'] for r in recs})); rng = np.random.default_rng(0)
-fold_of = dict(zip(rng.permutation(pats), np.arange(len(pats)) % a.folds))
-
-def expert_rate(tsv):
-    d = read_states(tsv); s1 = d.start[d.state == 1].to_numpy(); rr = np.diff(s1)
-    rr = rr[rr < 1.6*np.median(rr)] if len(rr) else rr
-    return 60/rr.mean() if len(rr) else np.nan
-
-def score(sounds, tsv, tol):
-    s1, s2, lo, hi = read_circor_segmentation(tsv)
-    inside = (sounds.t >= lo - tol) & (sounds.t <= hi + tol)
-    r1, r2 = match_f1(sounds.t[inside & (sounds.label == 'S1')], s1, tol), match_f1(sounds.t[inside & (sounds.label == 'S2')], s2, tol)
-    return dict(s1_f1=r1['f1'], s2_f1=r2['f1'], s1_hits=round(r1['precision']*r1['n_pred']), s1_found=r1['n_pred'], s1_true=r1['n_true'],
-                s2_hits=round(r2['precision']*r2['n_pred']), s2_found=r2['n_pred'], s2_true=r2['n_true'])
+recs, skipped = read_recordings(cfg, a.limit, keep_audio=True, t0=t0)
+fold_of = patient_fold_of(recs, a.folds)   # the folds of both segmenter benchmarks
 
 def crossval(context):
     rows, models = [], []
@@ -132,14 +112,14 @@ print({k: f"{1000*v:.1f} ms" for k, v in timing.items()})
 out = Path(__file__).parent/'results'
 R.round(4).drop(columns=[]).to_csv(out/f'{a.name}.csv', index=False)
 res = dict(gate=dict(min_periodicity=MIN_PERIODICITY, min_confidence=MIN_CONFIDENCE), search_bpm=list(SEARCH_BPM), context_search=search, context_criterion='mean per-recording S1 F1 + S2 F1 on the same CV folds (the table is the chosen context: a development figure, chosen on these folds)',
-           settings=dict(context=a.context, C=a.C, folds=a.folds, tol_s=a.tol, fold_seed=0), n_recordings=len(recs), n_patients=len(pats), skipped=skipped,
+           settings=dict(context=a.context, C=a.C, folds=a.folds, tol_s=a.tol, fold_seed=0), n_recordings=len(recs), n_patients=len(fold_of), skipped=skipped,
            tolerance_source="Springer, Tarassenko & Clifford, IEEE TBME 63(4) 2016: S1/S2 correct when within 100 ms of the annotated sound's centre",
            table=table.reset_index().to_dict('records'), per_fold=per_fold.to_dict('records'), noise=noise.to_dict('records'), calibration=calib,
            timing_20s_one_core=timing, timing_note=f"median of 20 runs, one CPU (sched_setaffinity), one BLAS thread; load average before the run {load0}",
            wall_seconds=time.perf_counter() - t0)
 if a.train and not a.limit:
     m = fit_segmenter([(r['F'], r['lab']) for r in recs], context=a.context, C=a.C,
-                      note=f"CirCor 2022 shared copy: {len(recs)} recordings of {len(pats)} patients, every annotated frame; bench/segmenter_springer.py --train")
+                      note=f"CirCor 2022 shared copy: {len(recs)} recordings of {len(fold_of)} patients, every annotated frame; bench/segmenter_springer.py --train")
     m.save(Path(__file__).parents[1]/'heartbeat_nbdev'/'segmenter.json'); res['trained'] = dict(n_frames=m.params['n_frames'], durations=m.params['durations'])
     print("wrote heartbeat_nbdev/segmenter.json")
 save(a.name, res)
