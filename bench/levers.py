@@ -57,6 +57,12 @@ def patient_wa(oof):
     c = compare_rules(crossfit_patients(g)).set_index('rule')
     return float(c.loc['learned decision', 'weighted_accuracy']), float(c.loc['learned decision', 'recall_Present'])
 
+def _minutes(wall):
+    "Mean wall minutes of the runs; a range where they differ by more than a tenth (runs that trained different heads)."
+    if not wall: return '–'
+    lo, hi = min(wall)/60, max(wall)/60
+    return f"{np.mean(wall)/60:.1f}" if hi - lo <= 0.1*hi else f"{lo:.1f}-{hi:.1f}"
+
 rows = []
 def add(task, lever, what, runs, ref=None, circor=False, vote=False, extra=None):
     if not runs: return
@@ -74,15 +80,15 @@ def add(task, lever, what, runs, ref=None, circor=False, vote=False, extra=None)
         d = np.array([v - per_fold(ref[s][0])[f] for s in common for f, v in per_fold(runs[s][0]).items()])
     if ref:
         if len(d) > 1:
-            r.update(gain=f"{d.mean():+.3f} ± {d.std(ddof=1):.3f}", better=f"{int((d > 0).sum())}/{len(d)}",
+            r.update(gain=f"{d.mean():+.3f} ± {d.std(ddof=1):.3f} ({int((d > 0).sum())}/{len(d)})",
                      kept='yes' if d.mean() > d.std(ddof=1) else 'no')
     recs = [runs[s][1] for s in seeds]
     wall = [x.get('wall_seconds') for x in recs if x.get('wall_seconds')]
-    r.update(seeds=','.join(map(str, seeds)), minutes=f"{np.mean(wall)/60:.1f}" if wall else '–', command=list(dict.fromkeys(_cmd(x) for x in recs + (extra or []) if _cmd(x))),
+    r.update(seeds=','.join(map(str, seeds)), minutes=_minutes(wall), command=list(dict.fromkeys(_cmd(x) for x in recs + (extra or []) if _cmd(x))),
              machine=next((x['machine'] + (f" ({x['cpu']})" if x.get('cpu') else '') for x in recs if x.get('machine')), ''))
     rows.append(r)
 
-P = 'PASCAL, 5 classes'
+P = 'PASCAL'
 base, light = ablation_runs('base'), ablation_runs('light')
 add(P, 'base', 'MobileNetV2, ImageNet start, 128 px (reference)', base)
 add(P, 'light', 'light_cnn from scratch, 64 x 128 px', light, base)
@@ -92,14 +98,14 @@ add(P, 'light-ssl', 'SimCLR pretraining on unlabelled audio' + (f" ({pre['train_
     ablation_runs('light-ssl'), light, extra=[pre] if pre else None)
 add(P, 'light-specaug', 'HearHeart: noise + SpecAugment', ablation_runs('light-specaug'), light)
 add(P, 'light-cyc2', 'windows of 2 heart cycles', ablation_runs('light-cyc2', 'ablation-cycles'), light)
-for head, task in (('pascal', 'PASCAL, joint folds'), ('physionet2016', 'PhysioNet 2016, MAcc'), ('circor2022', 'CirCor 2022, murmur')):
+for head, task in (('pascal', 'PASCAL, joint folds'), ('physionet2016', 'PhysioNet 2016'), ('circor2022', 'CirCor 2022')):
     cc = head == 'circor2022'; single = joint_runs('single', head)
     add(task, 'single', 'light_cnn, this database alone (reference)', single, circor=cc)
     add(task, 'joint', 'joint: all four databases, a head each', joint_runs('joint', head), single, circor=cc)
     add(task, 'single-cyc2', 'windows of 2 heart cycles', joint_runs('single-cyc2', head), single, circor=cc)
     add(task, 'mfcc-all', 'MFCC + cycle features, no CNN', joint_runs('mfcc-all', head), single, circor=cc)
     add(task, 'single+mfcc', 'CNN and mfcc-all averaged', joint_runs('single+mfcc', head), single, circor=cc)
-L = 'PhysioNet 2016, leave one site out'
+L = 'PhysioNet 2016, one site out'
 loso = joint_runs('loso-single', 'physionet2016')
 add(L, 'loso-single', 'train on 3 of b, c, d, f, score the 4th (reference)', loso)
 add(L, 'loso-single-dev', 'device augmentation: noise floor, EQ', joint_runs('loso-single-dev', 'physionet2016'), loso)
@@ -110,10 +116,12 @@ tab = pd.DataFrame(rows).fillna('')
 machines = sorted(set(tab.pop('machine')) - {''}, key=len)[-1:]   # one machine; the longest name says the most (some records lack the CPU)
 cmds = tab.pop('command'); order = list(dict.fromkeys(c for cs in cmds for c in cs))
 tab['run'] = [', '.join(f"[{order.index(c) + 1}]" for c in cs) for cs in cmds]
-cols = ['task', 'lever', 'change', 'score', 'patients', 'gain', 'better', 'kept', 'seeds', 'minutes', 'run']
-tab = tab[[c for c in cols if c in tab]].rename(columns=dict(change='what changes', score='balanced accuracy (pooled)', patients='patients: weighted accuracy',
-                                                            gain='gain per fold', better='folds better', minutes='train min'))
-note = (f"\n{len(tab)} rows, all on one machine: {'; '.join(machines)}. `train min`: wall time of one training seed's whole 5-fold "
+cols = ['task', 'lever', 'change', 'score', 'patients', 'gain', 'kept', 'seeds', 'minutes', 'run']
+tab = tab[[c for c in cols if c in tab]].rename(columns=dict(change='what changes', score='balanced accuracy', patients='patients: WA',
+                                                            gain='gain per fold (folds better)', minutes='train min'))
+note = (f"\n{len(tab)} rows, all on one machine: {'; '.join(machines)}. `balanced accuracy`: pooled out-of-fold, each database's protocol "
+        "(PASCAL: 5 classes; PhysioNet 2016: MAcc; CirCor 2022: murmur per recording); `patients: WA`: CirCor's challenge weighted accuracy "
+        "per patient (Unknown counted) and Present recall. `train min`: wall time of one training seed's whole 5-fold "
         "CV (the joint model: all four heads; a `single` run: every database it trained; `mfcc-all`, `single+mfcc`: the features "
         "and the logistic regressions). Development figures. The runs (`python bench/...`, from the repository root):\n\n"
         + ''.join(f"{i + 1}. `python bench/{c}`\n" for i, c in enumerate(order)))

@@ -82,7 +82,7 @@ LEVERS = {
     'recnorm': dict(spec=dict(ref='recording')),           # input: images relative to the recording's loudest point, not each window's
     'deltas': dict(deltas=True),                           # input: image, delta and delta-delta as the three channels (`train.SpecDeltas`)
     'disclr': dict(lr_mult=10),                            # discriminative learning rates: the ImageNet body at a tenth of the head's rate
-    # the light from-scratch CNN (`backbones.light_cnn`, 98 k weights) at 64 x 128 px: ten epochs at lr 3e-3 cost less than base's five
+    # the light from-scratch CNN (`backbones.light_cnn`, 233 k weights with fastai's head) at 64 x 128 px: ten epochs at lr 3e-3 cost less than base's five
     'light': dict(arch='light_cnn', pretrained=False, img_size=(64, 128), lr=3e-3, epochs=10),
     'light-specaug': dict(arch='light_cnn', pretrained=False, img_size=(64, 128), lr=3e-3, epochs=10, augment=True),
     # `light` fine-tuned from self-supervised (SimCLR) features learnt on the other databases' audio and PASCAL's unlabelled
@@ -101,7 +101,10 @@ PRETRAIN = {'external-abnormal': dict(dataset='physionet2016,circor2022,yaseen20
 def machine_info() -> dict:
     "Where and with what a figure was measured: commit, host CPU count, GPU, torch version, date."
     import platform, subprocess, torch, datetime   # here: PyTorch is slow to import, and reading a model or running ONNX needs none
-    try: commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True).stdout.strip() or None
+    try:
+        commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True).stdout.strip() or None
+        if commit and subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no', '--', 'heartbeat_nbdev', 'bench', 'tools'], capture_output=True, text=True).stdout.strip():
+            commit += ' (with uncommitted changes)'   # the code that ran is not the commit's
     except OSError: commit = None
     try: cpu = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), platform.processor())
     except OSError: cpu = platform.processor()

@@ -1,4 +1,4 @@
-"""The model that ships inside the package: where it lives, how it is stored (ONNX, weights in float16), how its digest, card and recorded predictions are checked, and the recordings bundled with it.
+"""The model that ships inside the package: where it lives, how it is stored (ONNX; weights in float16 when float32 would exceed 10 MB), how its digest, card and recorded predictions are checked, and the recordings bundled with it.
 
 Docs: https://heartbeat-nbdev.github.io/heartbeat_nbdev/release.html.md"""
 
@@ -117,6 +117,8 @@ def model_card(meta:dict, # the released model.json
     cv, fit = r['cv'], r['fit']
     S, Pm = figures['summary'], figures['pooled']
     classes = meta['classes']
+    scratch = st.get('pretrained') is False   # a from-scratch recipe (`light_cnn`): no third-party starting weights
+    px = 'x'.join(map(str, st['img_size'])) if isinstance(st['img_size'], (list, tuple)) else f"{st['img_size']}"
     L = [f"# Model card: {r['name']} {r['version']}", "",
          f"The model that ships with `heartbeat_nbdev` (`heartbeat_nbdev/released/`): `heartbeat-predict FILE.wav` and `Predictor()` use it when "
          "no other model is given. It sorts a heart-sound recording into one of the five PASCAL labels "
@@ -125,7 +127,7 @@ def model_card(meta:dict, # the released model.json
          f"| file | `model.onnx`, {fit['shipped_bytes']/1e6:.1f} MB ({fit['shipped_form']}) |",
          f"| SHA-256 of `model.onnx` | `{sums['model.onnx']}` |",
          f"| SHA-256 of `model.json` (classes, spectrogram settings, operating point) | `{sums['model.json']}` |",
-         f"| architecture | {meta['arch']} (ImageNet weights from torchvision to start), fastai head, {st['img_size']} px images of 3 s log-mel windows |",
+         f"| architecture | {meta['arch']} ({'from random weights, no pretraining' if scratch else 'ImageNet weights from torchvision to start'}), fastai head, {px} px images of 3 s log-mel windows |",
          f"| recipe | preset `{r['preset']}`: {st['epochs']} epochs, batch {st['bs']}, lr {st['lr']}, AdamW, one-cycle, class-weighted loss, seed {st['seed']} |",
          f"| trained on | {r['trained_on']}, no validation split (`--all-data`), in {fit['train_seconds']/60:.1f} min on {fit['machine']} ({fit['cpu']}; {'other jobs running, load average ' + format(fit['load_average_at_start'], '.1f') if fit.get('load_average_at_start', 0) > 0.5 else 'no other job running'}) |",
          f"| built | {fit['date']}, commit {r.get('commit') or '?'}, torch {fit['torch']}: " + '; '.join(f"`{c}`" for c in r.get('commands', [r['command']])) + " |", "",
@@ -138,6 +140,7 @@ def model_card(meta:dict, # the released model.json
          "(\"Heartbeat Sounds\") under **CC0 1.0** (public domain: no attribution required; please cite the challenge, below). "
          f"The development copy holds 744 of the 832 recordings: 88 labelled recordings are held aside as an independent test "
          f"this model never saw. It was trained on the {fit['n_recordings']} labelled recordings of the rest ({fit['n_windows']} windows).",
+         "- No starting weights: trained from random initialisation, so no third-party weights or their licences are in it." if scratch else
          "- The starting weights: torchvision's ImageNet MobileNetV2 (`mobilenet_v2-b0353104.pth`; torchvision is BSD-3-Clause; "
          "ImageNet's images are for non-commercial research).",
          "- Cite: P. Bentley, G. Nordehn, M. Coimbra, S. Mannor, \"The PASCAL Classifying Heart Sounds Challenge 2011 (CHSC2011) "
@@ -178,7 +181,7 @@ def model_card(meta:dict, # the released model.json
     if low: L += [f"**Classes the operating point seldom or never answers** (cross-fitted recall below 0.3): " +
                   ', '.join(f"{c} {xf['per_class'][c]['recall']:.2f}" for c in low) + ". Do not rely on the model to find them.", ""]
     L += [f"Share of out-of-fold recordings answered `uncertain` at threshold {op['threshold']:g}: {r['uncertain_share_oof']:.1%}.", "",
-          "## Storage: float16 weights", "",
+          "## Storage", "",
           "| form | bytes | largest probability difference from PyTorch (all-data model, real windows) | CV balanced accuracy, most probable class | cross-fitted, at the operating point |",
           "|---|---|---|---|---|"]
     for row in figures.get('storage', []):
@@ -204,12 +207,14 @@ def model_card(meta:dict, # the released model.json
         top = max(classes, key=lambda c: x[f'p_{c}'])
         L.append(f"| `{x['file']}` | {x['answer']} | {x['prob']:.2f} | {top} ({x[f'p_{top}']:.2f}) |")
     L += ["", "## Rebuild it", "",
-          "```sh", "flock /tmp/heavy.lock python tools/release_model.py   # CV (5 folds), all-data fit, float16 ONNX, card",
+          "```sh", "flock /tmp/heavy.lock python tools/release_model.py   # CV (5 folds), all-data fit, ONNX (float16 if float32 is over 10 MB), card",
           "python tools/check_release.py                           # digest, card and recorded predictions agree", "```", "",
           (f"This build took {cv['wall_seconds']/60:.0f} min for the CV, {fit['wall_seconds']/60:.0f} min for the all-data fit"
-           + (f" and {r['quantise']['wall_seconds']/60:.0f} min to choose the float32 tensors" if r.get('quantise', {}).get('wall_seconds') else '')
-           + f" on {fit['machine']} ({fit['cpu']}), with other jobs running. " if 'wall_seconds' in cv and 'wall_seconds' in fit else '') +
-          "It needs the PASCAL folder (`$HEARTBEAT_DATA`) and torchvision's MobileNetV2 ImageNet file (`$HEARTBEAT_WEIGHTS`). "
+           + (f" and {r['quantise']['wall_seconds']/60:.0f} min to choose the float32 tensors" if r.get('quantise', {}).get('wall_seconds') and 'float16' in fit.get('shipped_form', '') else '')
+           + f" on {fit['machine']} ({fit['cpu']}), " + ('with other jobs running. ' if fit.get('load_average_at_start', 0) > 0.5 else 'with no other job running. ')
+           if 'wall_seconds' in cv and 'wall_seconds' in fit else '') +
+          ("It needs the PASCAL folder (`$HEARTBEAT_DATA`). " if scratch else
+           "It needs the PASCAL folder (`$HEARTBEAT_DATA`) and torchvision's MobileNetV2 ImageNet file (`$HEARTBEAT_WEIGHTS`). ") +
           "The same seed on another CPU gives other weights (other kernels): a rebuild is a new version, with its own digest.", ""]
     return '\n'.join(L)
 

@@ -19,7 +19,8 @@ Stages (each writes into --work, default models/release, git-ignored):
          chosen on the other four), then heartbeat_nbdev/released/: model.onnx, model.json (the operating point and where it
          came from), SHA256SUMS, predictions.json (the bundled recordings as this model answers them), MODEL_CARD.md;
          (the docs page nbs/model_card.ipynb includes the card).
-The model ships as ONNX only (fp32, no quantisation: MobileNetV2 at 5 classes is under the 10 MB limit as it is; see the card).
+The model ships as ONNX only: float32 weights when they fit the 10 MB limit (the `screening` preset's light_cnn is about
+1 MB), float16 weights otherwise (MobileNetV2 with fastai's head is 14 MB in float32), within the rules of the `write` stage.
 """
 import argparse, json, os, sys, time, shutil, datetime, warnings
 from pathlib import Path
@@ -39,7 +40,7 @@ from heartbeat_nbdev.core import file_sha256
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 ap.add_argument('--stages', default='cv,fit,quantise,write', help='comma-separated: cv, fit, quantise, write')
 ap.add_argument('--data', default=None, help='PASCAL folder (default $HEARTBEAT_DATA, then data/heartbeat-sounds)')
-ap.add_argument('--weights', default=None, help='ImageNet MobileNetV2 state dict (default $HEARTBEAT_WEIGHTS/mobilenet_v2-b0353104.pth, else torchvision\'s cache)')
+ap.add_argument('--weights', default=None, help='ImageNet MobileNetV2 state dict, for a preset that starts from ImageNet (default $HEARTBEAT_WEIGHTS/mobilenet_v2-b0353104.pth, else torchvision\'s cache)')
 ap.add_argument('--work', default='models/release', help='working folder (CV predictions, the trained model)')
 ap.add_argument('--out', default=str(ROOT/'heartbeat_nbdev'/'released'), help='the released folder (package data)')
 ap.add_argument("--card-page", default="", help="also write the card here (the docs page nbs/model_card.ipynb includes heartbeat_nbdev/released/MODEL_CARD.md itself)")
@@ -62,7 +63,7 @@ if a.img_size is not None: p['img_size'] = a.img_size
 trial = a.epochs is not None or a.img_size is not None
 kw = {k: p[k] for k in ('arch', 'epochs', 'bs', 'lr', 'wd', 'img_size', 'freeze_epochs', 'class_weights', 'augment', 'mixup')}
 wf = Path(a.weights) if a.weights else (Path(os.environ['HEARTBEAT_WEIGHTS'])/'mobilenet_v2-b0353104.pth' if os.environ.get('HEARTBEAT_WEIGHTS') else None)
-pretrained = str(wf) if wf is not None and wf.is_file() else True
+pretrained = False if PRESETS[a.preset].get('pretrained') is False else (str(wf) if wf is not None and wf.is_file() else True)   # a from-scratch preset (light_cnn) starts from random weights
 cfg = SpecConfig()
 root = find_data_path(a.data) if {'cv', 'fit', 'quantise'} & set(stages) else None
 cmd = ' '.join(['python'] + [os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:])
@@ -78,7 +79,7 @@ def _onnx_oof(files:dict, v:pd.DataFrame, classes:list, meta:dict, extra:pd.Data
     x = window_batch(list(v.img), (meta['img_size'],)*2 if isinstance(meta['img_size'], int) else tuple(meta['img_size']))
     out = {}
     for name, f in files.items():
-        run = OnnxRunner(f, meta)
+        run = OnnxRunner(f, meta, check_sha=False)   # the float16 copy is not the file model.json's digest names
         pw = np.concatenate([run(x[i:i+64]) for i in range(0, len(x), 64)])
         out[name] = pool_windows(v, pw, classes).rename(columns={c: f'p_{c}' for c in classes}).join(extra, on='path')
     return out
@@ -122,11 +123,11 @@ if 'fit' in stages:
     # ONNX checked against PyTorch on real windows (the first 64 windows of the training set), not only on random ones
     model, meta = load_model(md)
     x = window_batch(list(wins.img.iloc[::max(1, len(wins)//256)]), (meta['img_size'],)*2 if isinstance(meta['img_size'], int) else tuple(meta['img_size']))
-    export_onnx(md, check_windows=x[:8])
+    export_onnx(md, check_windows=x[:8]); meta = read_model_meta(md)   # model.json now names the ONNX file's digest
     from heartbeat_nbdev import release
     release.onnx_fp16_weights(md/'model.onnx', md/'model-fp16.onnx')
     pt = TorchRunner(model, meta)(x)
-    d = float(np.abs(OnnxRunner(md/'model.onnx', meta)(x) - pt).max()); d16 = float(np.abs(OnnxRunner(md/'model-fp16.onnx', meta)(x) - pt).max())
+    d = float(np.abs(OnnxRunner(md/'model.onnx', meta)(x) - pt).max()); d16 = float(np.abs(OnnxRunner(md/'model-fp16.onnx', meta, check_sha=False)(x) - pt).max())
     (work/'fit.json').write_text(json.dumps(dict(preset=a.preset, seed=a.seed, settings=res['settings'], trial=trial, train_seconds=res['train_seconds'],
         wall_seconds=time.perf_counter() - t0, n_recordings=int(wins.path.nunique()), n_windows=int(len(wins)), n_skipped=int(len(skipped)),
         onnx_vs_torch_max_abs_diff=d, onnx_fp16_vs_torch_max_abs_diff=d16, onnx_parity_windows=int(len(x)), onnx_bytes=(md/'model.onnx').stat().st_size,
@@ -146,7 +147,7 @@ if 'quantise' in stages:   # float16 weights within 1e-3 of PyTorch: the tensors
     pt = TorchRunner(model, meta)(x)
     def parity(keep):
         release.onnx_fp16_weights(md/'model.onnx', md/'model-fp16.onnx', keep=keep)
-        return float(np.abs(OnnxRunner(md/'model-fp16.onnx', meta)(x) - pt).max()), (md/'model-fp16.onnx').stat().st_size
+        return float(np.abs(OnnxRunner(md/'model-fp16.onnx', meta, check_sha=False)(x) - pt).max()), (md/'model-fp16.onnx').stat().st_size
     keep, (d, size) = [], parity(())
     ranking = release.fp16_sensitivity(md/'model.onnx', x[:64]) if d > 1e-3 else []
     print(f"quantise: all float16 {d:.1e} ({size/1e6:.2f} MB)", flush=True)
@@ -179,25 +180,24 @@ if 'write' in stages:
     from heartbeat_nbdev.recipe import weighted_pred
     cvj = json.loads((work/'cv.json').read_text()); fitj = json.loads((work/'fit.json').read_text())
     qj = json.loads((work/'quant.json').read_text()) if (work/'quant.json').exists() else {}
-    import subprocess
-    dirty = bool(subprocess.run(['git', 'status', '--porcelain', '--', 'heartbeat_nbdev', 'tools'], capture_output=True, text=True, cwd=ROOT).stdout.strip())
     oofs = {n: pd.read_csv(work/f'oof-{n}.csv') for n in ('torch', 'onnx32', 'onnx16')}
     xfs = {n: crossfit(o, calibrate=True, operating_point=OPERATING_TARGET) for n, o in oofs.items()}   # each fold decided with settings from the other four
     ba = lambda o: oof_metrics(o)['balanced_accuracy']
-    # float16 weights only if they cost at most 0.005 of CV balanced accuracy (most probable class and cross-fitted operating
-    # point) and stay within 1e-3 of PyTorch; float32 only if it fits 10 MB
+    # float32 weights when they fit 10 MB (nothing rounded); otherwise float16 weights, only if they cost at most 0.005 of CV
+    # balanced accuracy (most probable class and cross-fitted operating point) and stay within 1e-3 of PyTorch
     cost = max(ba(oofs['onnx32']) - ba(oofs['onnx16']), ba(xfs['onnx32']) - ba(xfs['onnx16']))
-    fp16_ok = cost <= 0.005 and fitj['onnx_fp16_vs_torch_max_abs_diff'] <= 1e-3
-    if fp16_ok: form, onnx_file = 'onnx16', work/'model'/'model-fp16.onnx'
-    elif fitj['onnx_bytes'] <= 10e6: form, onnx_file = 'onnx32', work/'model'/'model.onnx'
+    fits32 = fitj['onnx_bytes'] <= 10e6
+    fp16_ok = not fits32 and cost <= 0.005 and fitj['onnx_fp16_vs_torch_max_abs_diff'] <= 1e-3
+    if fits32: form, onnx_file = 'onnx32', work/'model'/'model.onnx'
+    elif fp16_ok: form, onnx_file = 'onnx16', work/'model'/'model-fp16.onnx'
     else: sys.exit(f"error: float16 weights cost {cost:.4f} balanced accuracy (max |dp| {fitj['onnx_fp16_vs_torch_max_abs_diff']:.1e}) "
                    f"and float32 is {fitj['onnx_bytes']/1e6:.1f} MB: nothing fits the release rules")
-    kept = fitj.get('onnx_fp16_keep_float32') or []
+    kept = fitj.get('onnx_fp16_keep_float32') or []; meta_arch = fitj['settings']['arch']
     decision = (f"Shipped: {'float16' if fp16_ok else 'float32'} weights" + (f" ({len(kept)} of the most sensitive tensors kept in float32, "
-                f"`release.fp16_sensitivity`)" if fp16_ok and kept else '') + f". Rule (tools/release_model.py): float16 only if it stays within 1e-3 of "
-                f"PyTorch and costs at most 0.005 CV balanced accuracy; float32 MobileNetV2 with fastai's head is "
-                f"{fitj['onnx_bytes']/1e6:.1f} MB, over the 10 MB limit. Measured cost of float16: {cost:+.4f} (the larger of the two "
-                f"protocols' drops; each fold's own model was exported both ways and scored on its fold).")
+                f"`release.fp16_sensitivity`)" if fp16_ok and kept else '') + f". Rule (tools/release_model.py): float32 when it fits the 10 MB limit; "
+                f"otherwise float16, only if it stays within 1e-3 of PyTorch and costs at most 0.005 CV balanced accuracy. This model "
+                f"({meta_arch}) is {fitj['onnx_bytes']/1e6:.1f} MB in float32, {'within' if fits32 else 'over'} the limit. Measured cost of float16: "
+                f"{cost:+.4f} (the larger of the two protocols' drops; each fold's own model was exported both ways and scored on its fold).")
     oof = oofs[form]; classes = oof_classes(oof); pc = [f'p_{c}' for c in classes]
     P = oof[pc].to_numpy(float)
     T = fit_temperature(P, oof.label, classes)
@@ -226,7 +226,7 @@ if 'write' in stages:
     meta = release.write_release(work/'model', a.out, op, version=version, onnx_file=onnx_file,
         provenance=dict(preset=a.preset, trained_on=f"all {fitj['n_recordings']} labelled PASCAL recordings (heartbeat-sounds, the shared development copy)",
                         command=cmd, commands=list(dict.fromkeys(c for c in (cvj.get('command'), fitj.get('command'), qj.get('command'), cmd) if c)),
-                        commit=f"{fitj.get('commit')} (trained; the release tool was not committed yet), {machine_info()['commit']}{' with uncommitted changes' if dirty else ''} (this card)", cv=cvj, fit=fitj, quantise=qj, operating_point_search=opc, uncertain_share_oof=uncertain,
+                        commit=f"{fitj.get('commit')} (trained), {machine_info()['commit']} (this card)", cv=cvj, fit=fitj, quantise=qj, operating_point_search=opc, uncertain_share_oof=uncertain,
                         float16_cost=cost, cv_figures={k: fmt_summary(v) for k, v in fig.items()},
                         cv_pooled_recalls={k: {c: m['per_class'][c]['recall'] for c in classes} for k, m in pooled.items()}),
         figures=dict(summary={k: fmt_summary(v) for k, v in fig.items()}, pooled=pooled, storage=storage, storage_decision=decision),
