@@ -103,8 +103,9 @@ def machine_info() -> dict:
     import platform, subprocess, torch, datetime   # here: PyTorch is slow to import, and reading a model or running ONNX needs none
     try:
         commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True).stdout.strip() or None
-        if commit and subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no', '--', 'heartbeat_nbdev', 'bench', 'tools'], capture_output=True, text=True).stdout.strip():
-            commit += ' (with uncommitted changes)'   # the code that ran is not the commit's
+        if commit and subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no', '--', 'heartbeat_nbdev', 'bench', 'tools',
+                                           ':!heartbeat_nbdev/released', ':!bench/results'], capture_output=True, text=True).stdout.strip():
+            commit += ' (with uncommitted changes)'   # the code that ran is not the commit's (results and the released model are outputs, not code)
     except OSError: commit = None
     try: cpu = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), platform.processor())
     except OSError: cpu = platform.processor()
