@@ -84,7 +84,7 @@ def add(task, lever, what, runs, ref=None, circor=False, vote=False, extra=None)
                      kept='yes' if d.mean() > d.std(ddof=1) else 'no')
     recs = [runs[s][1] for s in seeds]
     wall = [x.get('wall_seconds') for x in recs if x.get('wall_seconds')]
-    r.update(seeds=','.join(map(str, seeds)), minutes=_minutes(wall), command=list(dict.fromkeys(_cmd(x) for x in recs + (extra or []) if _cmd(x))),
+    r.update(seeds=len(seeds), seed_ids=','.join(map(str, seeds)), minutes=_minutes(wall), command=list(dict.fromkeys(_cmd(x) for x in recs + (extra or []) if _cmd(x))),
              machine=next((x['machine'] + (f" ({x['cpu']})" if x.get('cpu') else '') for x in recs if x.get('machine')), ''))
     rows.append(r)
 
@@ -113,13 +113,14 @@ add(L, 'loso-joint', 'the other databases added', joint_runs('loso-joint', 'phys
 
 tab = pd.DataFrame(rows).fillna('')
 (R/'levers.json').write_text(json.dumps(dict(rows=tab.to_dict('records'), what=__doc__.strip()), indent=1))
-machines = sorted(set(tab.pop('machine')) - {''}, key=len)[-1:]   # one machine; the longest name says the most (some records lack the CPU)
+machines = sorted(set(tab.pop('machine')) - {''}, key=len)[-1:]
+seed_sets = ' or '.join(dict.fromkeys(tab.pop('seed_ids')))   # one machine; the longest name says the most (some records lack the CPU)
 cmds = tab.pop('command'); order = list(dict.fromkeys(c for cs in cmds for c in cs))
 tab['run'] = [', '.join(f"[{order.index(c) + 1}]" for c in cs) for cs in cmds]
 cols = ['task', 'lever', 'change', 'score', 'patients', 'gain', 'kept', 'seeds', 'minutes', 'run']
 tab = tab[[c for c in cols if c in tab]].rename(columns=dict(change='what changes', score='balanced accuracy', patients='patients: WA',
                                                             gain='gain per fold (folds better)', minutes='train min'))
-note = (f"\n{len(tab)} rows, all on one machine: {'; '.join(machines)}. `balanced accuracy`: pooled out-of-fold, each database's protocol "
+note = (f"\n{len(tab)} rows, all on one machine: {'; '.join(machines)}. `seeds`: how many training seeds (seeds {seed_sets}). `balanced accuracy`: pooled out-of-fold, each database's protocol "
         "(PASCAL: 5 classes; PhysioNet 2016: MAcc; CirCor 2022: murmur per recording); `patients: WA`: CirCor's challenge weighted accuracy "
         "per patient (Unknown counted) and Present recall. `train min`: wall time of one training seed's whole 5-fold "
         "CV (the joint model: all four heads; a `single` run: every database it trained; `mfcc-all`, `single+mfcc`: the features "

@@ -45,7 +45,8 @@ PROBE = """(async () => {
           svgs: svgs.length,
           real_figs: [...document.querySelectorAll('.celltag_real img')].filter(i => i.naturalWidth > 0 && i.naturalHeight > 0).length,
           overflow: Math.max(document.documentElement.scrollWidth, document.body.scrollWidth) - window.innerWidth,
-          scroll_tables: [...document.querySelectorAll('.table-wrap')].filter(e => e.scrollWidth > e.clientWidth + 1).length,
+          scroll_tables: [...document.querySelectorAll('.table-wrap')].filter(e => e.scrollWidth > e.clientWidth + 1)
+                  .map(e => ({over: e.scrollWidth - e.clientWidth, head: [...e.querySelectorAll('th')].slice(0, 3).map(h => h.textContent.trim()).join(' | ')})),
           wide: [...document.querySelectorAll('main *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
                   .filter(e => !e.closest('.table-wrap, pre, .output_area, .input_area'))
                   .slice(0, 3).map(e => e.tagName.toLowerCase() + (e.className ? '.' + String(e.className).split(' ')[0] : '')),
@@ -161,7 +162,8 @@ def check_page(info, expect, executed=True, page=''):
         probs.append(f"{info['real_figs']} real-result figure(s) in `#| real` cells, expected {want_real} or more "
                      "(run `python tools/run_real_results.py` and commit the notebooks)")
     if page in FIT_PAGES and info.get('scroll_tables'):
-        probs.append(f"{info['scroll_tables']} table(s) scroll sideways at {WIDTH} px (this page's tables must fit)")
+        probs.append(f"{len(info['scroll_tables'])} table(s) scroll sideways at {WIDTH} px (this page's tables must fit): " +
+                     '; '.join(f"'{t['head']} ...' by {t['over']} px" for t in info['scroll_tables']))
     if info['overflow'] > 0:
         probs.append(f"the page is {info['overflow']} px wider than the window (sideways scrolling): {info['wide']}")
     return probs, figs, want

@@ -22,15 +22,17 @@ _SHORT = {'balanced_accuracy': 'balanced accuracy', 'macro_f1': 'macro-F1', 'ece
 _DROP = ('runs', 'setA_balanced_accuracy', 'setB_balanced_accuracy', 'min_per_fold')
 
 def narrow(table:str) -> str:
-    "A Markdown table made to fit a page: the columns of `_DROP` left out, short headers, each 'mean ± std' on two lines."
+    "A Markdown table made to fit a page: the columns of `_DROP` left out, short headers, each 'mean ± std' on two lines; text after the table is kept as it is."
     lines = table.strip().splitlines()
+    n = next((i for i, l in enumerate(lines) if not l.lstrip().startswith('|')), len(lines))
+    lines, rest = lines[:n], '\n'.join(lines[n:])
     cells = lambda l: [c.strip() for c in l.strip().strip('|').split('|')]
     head, rows = cells(lines[0]), [cells(l) for l in lines[2:]]
     keep = [i for i, h in enumerate(head) if h not in _DROP]
     two = lambda v: v.replace(' ± ', '<br><small>± ') + '</small>' if ' ± ' in v else v
     name = lambda h: _SHORT.get(h, h.replace('recall_', '').replace('_', ' '))
     return '\n'.join(['| ' + ' | '.join(name(head[i]) for i in keep) + ' |', '|' + '---|'*len(keep)] +
-                     ['| ' + ' | '.join(two(r[i]) if i < len(r) else '' for i in keep) + ' |' for r in rows])
+                     ['| ' + ' | '.join(two(r[i]) if i < len(r) else '' for i in keep) + ' |' for r in rows]) + ('\n' + rest if rest else '')
 
 def expand_includes(md:str) -> str:
     "Markdown with every `<!-- include: PATH -->` line replaced by the text of PATH (relative to the repository root); `<!-- include: PATH narrow -->` includes a table `narrow`ed to fit a page."
