@@ -17,6 +17,7 @@ on one core.
     python bench/segmenter_cnn.py --epochs 25           # CV -> bench/results/segmenter-cnn.json (+ .csv per recording)
     python bench/segmenter_cnn.py --epochs 25 --train   # the same, then fit on every patient -> heartbeat_nbdev/segmenter_cnn.json
     python bench/segmenter_cnn.py --limit 40 --epochs 2 --name segmenter-cnn-smoke   # a smoke test (nothing written but --name)
+    python bench/segmenter_cnn.py --epochs 25 --stretch 0.4,3 --train --name segmenter-cnn-stretch --out segmenter_cnn_stretch.json   # diastoles stretched (tried, not kept)
 """
 import argparse, os, sys, time
 from pathlib import Path
@@ -35,6 +36,7 @@ ap.add_argument('--kernel', type=int, default=5)
 ap.add_argument('--dilations', default='1,2,4,8,16', help='one convolution per dilation; the receptive field is 1 + (kernel-1)*sum(dilations) frames')
 ap.add_argument('--epochs', type=int, default=20)
 ap.add_argument('--crop', type=int, default=500, help='training crops of this many frames (10 s)')
+ap.add_argument('--stretch', default='', help='LO,HI: each training recording (each epoch, with probability 0.7) has its diastoles stretched by one factor drawn log-uniformly in LO..HI, its systoles by the square root of it: slower and faster hearts than CirCor holds (e.g. 0.4,3)')
 ap.add_argument('--batch', type=int, default=16)
 ap.add_argument('--lr', type=float, default=3e-3)
 ap.add_argument('--train', action='store_true', help='after the CV, fit on every patient (same settings) and write heartbeat_nbdev/segmenter_cnn.json')
@@ -43,6 +45,7 @@ ap.add_argument('--seed', type=int, default=0)
 ap.add_argument('--folds', type=int, default=5)
 ap.add_argument('--tol', type=float, default=0.1)
 ap.add_argument('--name', default='segmenter-cnn')
+ap.add_argument('--out', default='segmenter_cnn.json', help='--train writes heartbeat_nbdev/OUT')
 ap.add_argument('--limit', type=int, default=0, help='only the first N recordings (a smoke test)')
 a = ap.parse_args()
 import torch
@@ -60,13 +63,24 @@ def net():
     for d in dil: layers += [nn.Conv1d(cin, a.channels, a.kernel, padding=d*(a.kernel - 1)//2, dilation=d), nn.ReLU()]; cin = a.channels
     return nn.Sequential(*layers, nn.Conv1d(cin, 4, 1))
 
+def stretched(F, lab, g):
+    "`F`, `lab` with every diastole run resampled by a factor u (log-uniform in --stretch) and every systole run by sqrt(u): a slower or faster heart, S1 and S2 unchanged."
+    if not a.stretch or g.random() > 0.7: return F, lab
+    lo, hi = (float(v) for v in a.stretch.split(',')); u = float(np.exp(g.uniform(np.log(lo), np.log(hi))))
+    ch = np.flatnonzero(np.diff(np.r_[-9, lab, -9]) != 0); Fs, ls = [], []
+    for b, e in zip(ch[:-1], ch[1:]):
+        f = {3: u, 1: np.sqrt(u)}.get(int(lab[b]), 1.); m = max(1, int(round((e - b)*f)))
+        x = np.linspace(b, e - 1, m) if m > 1 else np.array([(b + e - 1)/2])
+        Fs.append(np.stack([np.interp(x, np.arange(b, e), F[b:e, c]) for c in range(F.shape[1])], 1)); ls.append(np.full(m, lab[b], lab.dtype))
+    return np.concatenate(Fs), np.concatenate(ls)
+
 def crops(tr, g):
     "One epoch of (batch, 4, crop) features and (batch, crop) labels: a random crop of every training recording (short ones padded, label -1)."
     order = g.permutation(len(tr))
     for i in range(0, len(order), a.batch):
         X = np.zeros((len(order[i:i + a.batch]), 4, a.crop), np.float32); Y = np.full((len(X), a.crop), -1, np.int64)
         for j, k in enumerate(order[i:i + a.batch]):
-            F, lab = tr[k]['F'], tr[k]['lab']; s = int(g.integers(0, max(1, len(F) - a.crop + 1))); n = min(a.crop, len(F) - s)
+            F, lab = stretched(tr[k]['F'], tr[k]['lab'], g); s = int(g.integers(0, max(1, len(F) - a.crop + 1))); n = min(a.crop, len(F) - s)
             X[j, :, :n] = F[s:s + n].T; Y[j, :n] = lab[s:s + n]
         yield torch.from_numpy(X), torch.from_numpy(Y)
 
@@ -85,7 +99,7 @@ def fit(tr, seed, log, tag):
     labs = np.concatenate([r['lab'][r['lab'] >= 0] for r in tr]); m.eval()
     params = dict(format='heartbeat_nbdev springer segmenter 2', emission='conv1d', fs=SEG_FS, bpm=[30, 250], layers=conv1d_spec(m),
                   prior=(np.bincount(labs, minlength=4)/len(labs)).round(6).tolist(), durations=state_durations([r['lab'] for r in tr]), n_frames=int(len(labs)),
-                  training=dict(channels=a.channels, kernel=a.kernel, dilations=dil, epochs=a.epochs, crop_frames=a.crop, batch=a.batch, lr=a.lr, weight_decay=1e-4, seed=seed, threads=a.threads))
+                  training=dict(channels=a.channels, kernel=a.kernel, dilations=dil, stretch=a.stretch, epochs=a.epochs, crop_frames=a.crop, batch=a.batch, lr=a.lr, weight_decay=1e-4, seed=seed, threads=a.threads))
     return m, SpringerSegmenter(params)
 
 rows, segs, train_log, n_weights, models, torch_gap = [], [], [], sum(p.numel() for p in net().parameters()), [], 0.
@@ -166,7 +180,7 @@ if a.train and not a.limit:   # every patient, the same settings, seed 0
     shipped_noise = noise_rows([sg], range(200, 216))   # other noise than the gate was chosen on
     print(f"shipped model on {len(shipped_noise)} noise recordings (seeds 200-215): {shipped_noise.heart_rate.notna().sum()} given a rate, periodicity at most {shipped_noise.periodicity.max():.3f}", flush=True)
     sg.params['note'] = f"CirCor 2022 shared copy: {len(recs)} recordings of {len(fold_of)} patients, every annotated frame; bench/segmenter_cnn.py --epochs {a.epochs} --train"
-    dest = Path(__file__).parents[1]/'heartbeat_nbdev'/'segmenter_cnn.json'; sg.save(dest)
+    dest = Path(__file__).parents[1]/'heartbeat_nbdev'/a.out; sg.save(dest)
     trained = dict(trained=dict(file=dest.name, bytes=dest.stat().st_size, n_frames=sg.params['n_frames'], durations=sg.params['durations'], seed=a.seed, gates=list(gates),
                                  noise=dict(seeds='200-215', recordings=len(shipped_noise), rates_given=int(shipped_noise.heart_rate.notna().sum()), max_periodicity=float(shipped_noise.periodicity.max()), max_confidence=float(shipped_noise.confidence.max()))))
     print(f"wrote {dest} ({dest.stat().st_size} bytes)", flush=True)
@@ -176,7 +190,7 @@ save(a.name, dict(model=dict(kind='1-D CNN, ReLU, no normalisation layers', chan
                              receptive_field_frames=1 + (a.kernel - 1)*sum(dil), input='springer_features (4 envelopes, 50 frames/s)'),
                   numpy_vs_torch_max_abs=torch_gap, gate=dict(min_periodicity=gates[0], min_confidence=gates[1], default_min_periodicity=MIN_PERIODICITY, default_min_confidence=MIN_CONFIDENCE), noise=noise.to_dict('records'), calibration=calib,
                   timing_20s_one_core=timing, timing_note=f"median of 20 runs, one CPU (sched_setaffinity), one BLAS thread, numpy forward pass; load average before the run {load0}",
-                  training=dict(epochs=a.epochs, crop_frames=a.crop, batch=a.batch, optimiser='AdamW, one-cycle', lr=a.lr, weight_decay=1e-4, seed=a.seed, threads=a.threads, device='cpu', torch=torch.__version__),
+                  training=dict(epochs=a.epochs, stretch=a.stretch, crop_frames=a.crop, batch=a.batch, optimiser='AdamW, one-cycle', lr=a.lr, weight_decay=1e-4, seed=a.seed, threads=a.threads, device='cpu', torch=torch.__version__),
                   decoding='heartbeat_nbdev.cycles.SpringerSegmenter (emission conv1d, numpy forward) -> decode_posteriors, as the logistic regression: log posterior - log prior of the training frames, durations from the training folds (state_durations); cycle_summary checks, its periodicity gate chosen on noise (calibration.gates_chosen)',
                   settings=dict(folds=a.folds, tol_s=a.tol, fold_seed=0), n_recordings=len(recs), n_patients=len(fold_of), skipped=skipped,
                   table=table.reset_index().to_dict('records'), per_fold=per_fold.to_dict('records'), train_log=train_log,
