@@ -225,7 +225,7 @@ class Segmentation:
     cycle_s:float      # the heart cycle the durations were set from (s)
     systole_s:float    # S1 start to S2 start, likewise (s)
     score:float        # the Viterbi log score
-    confidence:float   # mean probability, by the logistic regression, of the state each frame was given
+    confidence:float   # mean probability, by the emission model, of the state each frame was given
     periodicity:float  # autocorrelation of the S1 probability at `cycle_s` (near 1: strictly periodic)
     repeat_s:float = np.nan   # the shortest candidate cycle whose periodicity is nearly (`FUNDAMENTAL`) the best candidate's (s)
     sounds_per_cycle:float = np.nan   # envelope peaks per `cycle_s` (about 2, S1 and S2, when the cycle is read right; `DOUBLE_SOUNDS`)
