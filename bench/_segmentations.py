@@ -2,7 +2,8 @@
 import time
 from pathlib import Path
 import numpy as np
-from heartbeat_nbdev.cycles import springer_features, read_states, frame_states, match_f1, read_circor_segmentation
+from heartbeat_nbdev.emissions import springer_features
+from heartbeat_nbdev.cycles import read_states, frame_states, match_f1, read_circor_segmentation
 from heartbeat_nbdev.spectrogram import load_audio
 from heartbeat_nbdev.audio import AudioError
 from heartbeat_nbdev.data import find_database

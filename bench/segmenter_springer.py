@@ -21,7 +21,8 @@ import numpy as np, pandas as pd
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import save
 from _segmentations import read_recordings, patient_fold_of, expert_rate, score
-from heartbeat_nbdev.cycles import MIN_PERIODICITY, MIN_CONFIDENCE, SEARCH_BPM, springer_features, fit_segmenter, cycle_summary, heart_rate, segment, rhythm_features, read_circor_segmentation, SEG_FS
+from heartbeat_nbdev.cycles import MIN_PERIODICITY, MIN_CONFIDENCE, SEARCH_BPM, fit_segmenter, cycle_summary, heart_rate, segment, rhythm_features, read_circor_segmentation
+from heartbeat_nbdev.emissions import springer_features, SEG_FS
 from heartbeat_nbdev.spectrogram import SpecConfig
 from heartbeat_nbdev.data import have_database
 

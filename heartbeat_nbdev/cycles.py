@@ -1,4 +1,4 @@
-"""Find S1 and S2 in a recording with an envelope segmenter or a learned one (Springer's LR-HSMM, trained on CirCor), read the heart rate, check both on CirCor's hand-made segmentations, and measure what rhythm tells about each PASCAL class.
+"""Find S1 and S2 in a recording with an envelope segmenter or a learned one (Springer's HSMM, its emissions a 1-D CNN or Springer's logistic regression, trained on CirCor), read the heart rate, check both on CirCor's hand-made segmentations, and measure what rhythm tells about each PASCAL class.
 
 Docs: https://heartbeat-nbdev.github.io/heartbeat_nbdev/cycles.html.md"""
 
@@ -10,16 +10,17 @@ from dataclasses import dataclass
 from pathlib import Path
 import json
 import numpy as np, pandas as pd
-from scipy.signal import hilbert, butter, sosfiltfilt, find_peaks, resample_poly, stft
+from scipy.signal import hilbert, butter, sosfiltfilt, find_peaks, resample_poly
 from scipy.ndimage import percentile_filter
+from .emissions import SEG_FS, springer_features, context_frames, logistic_posteriors, conv1d_layers, conv1d_posteriors
 
 # %% auto #0
-__all__ = ['ENV_FS', 'RHYTHM_FEATURES', 'SEG_FS', 'STATES', 'SPRINGER_DURATIONS', 'SEARCH_BPM', 'FUNDAMENTAL', 'DOUBLE_SOUNDS',
-           'HALF_PERIODICITY', 'RHYTHM_FIELDS', 'MIN_PERIODICITY', 'MIN_CONFIDENCE', 'STATE_COLOURS', 'envelope',
-           'Sounds', 'segment', 'match_f1', 'rhythm_features', 'read_states', 'frame_states',
-           'read_circor_segmentation', 'score_segmentation', 'springer_features', 'context_frames', 'duration_logprobs',
-           'hsmm_viterbi', 'Segmentation', 'cycle_candidates', 'half_cycle', 'decode_posteriors', 'SpringerSegmenter',
-           'state_durations', 'fit_segmenter', 'cycle_summary', 'heart_rate', 'plot_segmentation']
+__all__ = ['ENV_FS', 'RHYTHM_FEATURES', 'STATES', 'SPRINGER_DURATIONS', 'SEARCH_BPM', 'FUNDAMENTAL', 'DOUBLE_SOUNDS',
+           'HALF_PERIODICITY', 'MIN_PERIODICITY', 'MIN_CONFIDENCE', 'SEGMENTER_FILE', 'RHYTHM_FIELDS', 'STATE_COLOURS',
+           'envelope', 'Sounds', 'segment', 'match_f1', 'rhythm_features', 'read_states', 'frame_states',
+           'read_circor_segmentation', 'score_segmentation', 'duration_logprobs', 'hsmm_viterbi', 'Segmentation',
+           'cycle_candidates', 'half_cycle', 'decode_posteriors', 'SpringerSegmenter', 'state_durations',
+           'fit_segmenter', 'cycle_summary', 'heart_rate', 'plot_segmentation']
 
 # %% ../nbs/08_cycles.ipynb #f06d5929
 ENV_FS = 50   # envelope samples per second
@@ -119,7 +120,6 @@ def rhythm_features(s:Sounds) -> dict:
                 unlabelled=float((s.label == '').mean()) if len(s.t) else 1., systole_share=s.systole_s/s.cycle_s, n_beats=int(len(rr)))
 
 # %% ../nbs/08_cycles.ipynb #395663cb
-SEG_FS = 50   # frames per second of the learned segmenter (`SpringerSegmenter`)
 STATES = ('S1', 'systole', 'S2', 'diastole')
 
 def read_states(tsv:str|Path) -> pd.DataFrame:
@@ -164,39 +164,6 @@ def score_segmentation(s:Sounds, tsv:str|Path, tol:float=0.1) -> dict:
     return dict(s1_f1=match_f1(s.t[inside & (s.label == 'S1')], s1, tol)['f1'], s2_f1=match_f1(s.t[inside & (s.label == 'S2')], s2, tol)['f1'],
                 sound_f1=match_f1(s.t[inside & (s.label != '')], np.r_[s1, s2], tol)['f1'],
                 cycle_error=abs(s.cycle_s - true_cycle)/true_cycle, annotated_s=b - a)
-
-# %% ../nbs/08_cycles.ipynb #f753da7d
-def _standardise(v:np.ndarray) -> np.ndarray:
-    v = v - v.mean(); s = v.std()
-    return v/s if s > 1e-12 else v
-
-def springer_features(y:np.ndarray, # prepared samples (`load_audio`)
-                      sr:int=2000, # their rate (800 Hz or more)
-                      fs:int=SEG_FS, # frames per second
-                     ) -> np.ndarray:
-    "Springer's four envelopes of the 25-400 Hz band at `fs`, each standardised: (frames, 4) = homomorphic, Hilbert, 40-60 Hz power, wavelet."
-    import pywt
-    if sr < 800: raise ValueError(f"springer_features: {sr} Hz is too low a rate for the 25-400 Hz band (800 Hz or more)")
-    x = np.asarray(y, float)
-    if sr != 1000: x = resample_poly(x, 1000, int(sr))
-    fx = 1000; n = int(np.ceil(len(x)*fs/fx))
-    if len(x) < 64: raise ValueError(f"springer_features: {len(x)/fx:.3f} s is too short")
-    x = sosfiltfilt(butter(4, [25, 400], btype='bandpass', fs=fx, output='sos'), x)
-    from scipy.fft import next_fast_len
-    hil = np.abs(hilbert(x, next_fast_len(len(x)))[:len(x)])
-    hom = np.exp(sosfiltfilt(butter(1, 8, fs=fx, output='sos'), np.log(hil + 1e-10)))
-    down = lambda v: np.pad(resample_poly(v, fs, fx), (0, n))[:n]
-    f, tt, Z = stft(x, fs=fx, window='hamming', nperseg=fx//40, noverlap=fx//80, nfft=256, boundary=None, padded=False)
-    psd = np.mean(np.abs(Z[(f >= 40) & (f <= 60)])**2, 0)
-    psd = np.interp(np.arange(n)/fs, tt, psd)
-    d3 = np.repeat(np.abs(pywt.wavedec(x, 'rbio3.9', level=3)[1]), 8)
-    off = max(0, (len(d3) - len(x))//2); d3 = np.pad(d3[off:off + len(x)], (0, max(0, len(x) - len(d3))))
-    return np.stack([_standardise(down(hom)), _standardise(down(hil)), _standardise(psd), _standardise(down(d3))], 1)
-
-def context_frames(F:np.ndarray, k:int) -> np.ndarray:
-    "Each frame of `F` with its `k` neighbours on each side (edges repeated): (frames, features*(2k+1))."
-    T = len(F); P = np.pad(F, ((k, k), (0, 0)), mode='edge')
-    return np.concatenate([P[i:i + T] for i in range(2*k + 1)], 1)
 
 # %% ../nbs/08_cycles.ipynb #fec6785c
 SPRINGER_DURATIONS = dict(s1_mean=0.122, s1_std=0.022, s2_mean=0.094, s2_std=0.022, systole_std=0.025, diastole_rel=0.07, diastole_abs=0.006)  # s, Springer 2016
@@ -258,7 +225,7 @@ class Segmentation:
     cycle_s:float      # the heart cycle the durations were set from (s)
     systole_s:float    # S1 start to S2 start, likewise (s)
     score:float        # the Viterbi log score
-    confidence:float   # mean probability, by the logistic regression, of the state each frame was given
+    confidence:float   # mean probability, by the emission model, of the state each frame was given
     periodicity:float  # autocorrelation of the S1 probability at `cycle_s` (near 1: strictly periodic)
     repeat_s:float = np.nan   # the shortest candidate cycle whose periodicity is nearly (`FUNDAMENTAL`) the best candidate's (s)
     sounds_per_cycle:float = np.nan   # envelope peaks per `cycle_s` (about 2, S1 and S2, when the cycle is read right; `DOUBLE_SOUNDS`)
@@ -328,29 +295,35 @@ def decode_posteriors(P:np.ndarray, log_prior:np.ndarray, durations:dict, # (fra
     if doubled := h is not None and h[2] >= HALF_PERIODICITY*h[3]: cyc, sys_, ac, _ = h; st, sc = hsmm_viterbi(logB, *duration_logprobs(cyc, sys_, durations))
     return Segmentation(st, SEG_FS, cyc, sys_, sc, float(P[np.arange(len(st)), st].mean()), ac, rep, per_cycle(cyc), doubled)
 
+MIN_PERIODICITY, MIN_CONFIDENCE = 0.15, 0.35   # `cycle_summary`: below either, no rhythm is reported (noise, `bench/segmenter_springer.py`); a segmenter's file may set its own (`SpringerSegmenter.gates`)
+SEGMENTER_FILE = 'segmenter.json'   # the default segmenter's parameters, package data: the logistic regression's ('segmenter_cnn.json': CNN emissions, not the default, `08_cycles`)
+
 class SpringerSegmenter:
-    "Springer's logistic-regression HSMM with its parameters (`fit_segmenter`; `SpringerSegmenter.load()` reads the one shipped with the package)."
+    "Springer's HSMM with its parameters: emissions by a logistic regression (`fit_segmenter`) or a 1-D CNN (`emissions.conv1d_posteriors`, `bench/segmenter_cnn.py --train`); `SpringerSegmenter.load()` reads the default shipped with the package (`SEGMENTER_FILE`)."
     def __init__(self, params:dict):
-        self.params = params
-        self.coef, self.intercept = np.asarray(params['coef'], float), np.asarray(params['intercept'], float)
-        self.log_prior, self.context = np.log(np.asarray(params['prior'], float)), int(params['context'])
-        self.durations, self.bpm = dict(params['durations']), tuple(params.get('bpm', (30, 250)))   # the rates reported
-        self.search_bpm = tuple(params.get('search_bpm', SEARCH_BPM))   # the rates searched
-        if self.coef.shape != (4, 4*(2*self.context + 1)) or self.intercept.shape != (4,): raise ValueError(f"segmenter parameters: coef {self.coef.shape} and intercept {self.intercept.shape} do not fit context {self.context}")
+        if not str(params.get('format', '')).startswith('heartbeat_nbdev springer segmenter'): raise ValueError(f"segmenter parameters: format {params.get('format')!r}, not 'heartbeat_nbdev springer segmenter N'")
+        self.params, self.emission = params, params.get('emission', 'logistic')
+        self.log_prior, self.durations, self.bpm = np.log(np.asarray(params['prior'], float)), dict(params['durations']), tuple(params.get('bpm', (30, 250)))   # the rates reported
+        self.search_bpm, self.gates = tuple(params.get('search_bpm', SEARCH_BPM)), (float(params.get('min_periodicity', MIN_PERIODICITY)), float(params.get('min_confidence', MIN_CONFIDENCE)))   # the rates searched; `cycle_summary`'s "no rhythm" gates
+        if self.emission not in ('logistic', 'conv1d'): raise ValueError(f"segmenter parameters: unknown emission {self.emission!r} (logistic, conv1d)")
+        if self.emission == 'conv1d': self.layers = conv1d_layers(params['layers'])
+        else:
+            self.coef, self.intercept, self.context = np.asarray(params['coef'], float), np.asarray(params['intercept'], float), int(params['context'])
+            if self.coef.shape != (4, 4*(2*self.context + 1)) or self.intercept.shape != (4,): raise ValueError(f"segmenter parameters: coef {self.coef.shape} and intercept {self.intercept.shape} do not fit context {self.context}")
     @classmethod
     def load(cls, path:str|Path|None=None):
-        "From a JSON file written by `save`; by default the package's `segmenter.json`."
+        "From a JSON file written by `save`; by default the package's `SEGMENTER_FILE`."
         if path is None:
             from importlib.resources import files
-            path = files('heartbeat_nbdev')/'segmenter.json'
+            path = files('heartbeat_nbdev')/SEGMENTER_FILE
         try: return cls(json.loads(Path(str(path)).read_text()))
-        except (OSError, ValueError, KeyError, TypeError) as e: raise ValueError(f"{path}: not a segmenter file ({type(e).__name__}: {e})") from e
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as e: raise ValueError(f"{path}: not a segmenter file ({type(e).__name__}: {e})") from e
     def save(self, path:str|Path):
-        p = Path(path); tmp = p.with_suffix('.tmp'); tmp.write_text(json.dumps(self.params, indent=1)); tmp.replace(p)
+        "To a JSON file: one line per parameter, the numbers in it without spaces (a CNN's 12 k weights in about 135 kB)."
+        p = Path(path); tmp = p.with_suffix('.tmp'); tmp.write_text('{\n' + ',\n'.join(f'{json.dumps(k)}: {json.dumps(v, separators=(",", ":"))}' for k, v in self.params.items()) + '\n}\n'); tmp.replace(p)
     def posteriors(self, F:np.ndarray) -> np.ndarray:
         "(frames, 4) state probabilities of `springer_features` frames."
-        z = context_frames(F, self.context) @ self.coef.T + self.intercept
-        z = np.exp(z - z.max(1, keepdims=True)); return z/z.sum(1, keepdims=True)
+        return conv1d_posteriors(F, self.layers) if self.emission == 'conv1d' else logistic_posteriors(F, self.coef, self.intercept, self.context)
     def segment_features(self, F:np.ndarray) -> Segmentation|None:
         "The most probable states of `springer_features` frames, over the cycle candidates (`decode_posteriors`); None if the recording is too short for any."
         return decode_posteriors(self.posteriors(F), self.log_prior, self.durations, self.bpm, self.search_bpm, F[:, 0])
@@ -382,7 +355,6 @@ def fit_segmenter(items, # (features, frame states) pairs: `springer_features`, 
 
 # %% ../nbs/08_cycles.ipynb #32de644e
 RHYTHM_FIELDS = ('heart_rate', 'heart_rate_spread', 'systole_s', 'diastole_s', 'n_cycles', 'seg_confidence')
-MIN_PERIODICITY, MIN_CONFIDENCE = 0.15, 0.35   # below either, no rhythm is reported (noise, `bench/segmenter_springer.py`)
 
 def cycle_summary(seg:Segmentation, bpm:tuple=(30, 250), min_periodicity:float=MIN_PERIODICITY, min_confidence:float=MIN_CONFIDENCE) -> dict:
     "Heart rate (BPM, from the mean S1-to-S1 interval of the complete cycles within 30% of their median), its spread (s.d. of the beat-to-beat rate of all of them), mean systolic (S1 start to S2 start) and diastolic (S2 start to the next S1) intervals in s, complete cycles, confidence; and `rhythm_warning`, '' or why no rate is given (then NaN)."
@@ -425,7 +397,7 @@ def heart_rate(y:np.ndarray, # prepared samples (`load_audio`)
     elif not np.isfinite(y).all() or np.abs(y).max() < 1e-6 or y.std() < 1e-6: out = {**empty, 'rhythm_warning': "no rhythm found: silent"}
     else:
         seg = segmenter.segment(y, sr)
-        out = {**empty, 'rhythm_warning': "no rhythm found: shorter than two heart cycles"} if seg is None else cycle_summary(seg, segmenter.bpm)
+        out = {**empty, 'rhythm_warning': "no rhythm found: shorter than two heart cycles"} if seg is None else cycle_summary(seg, segmenter.bpm, *getattr(segmenter, 'gates', (MIN_PERIODICITY, MIN_CONFIDENCE)))
     return (out, seg) if return_segmentation else out
 
 # %% ../nbs/08_cycles.ipynb #98b172cf
