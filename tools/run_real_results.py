@@ -23,8 +23,8 @@ the docs show their saved outputs). This command is how those outputs are made:
    checked: each notebook under 1 MB and all under 5 MB, or the command fails.
 
 Running it twice on the same commit and model gives the same notebooks. Needs `$HEARTBEAT_DATA` (or
-`data/heartbeat-sounds`) and, for the default model's training, `$HEARTBEAT_WEIGHTS` holding torchvision's
-`mobilenet_v2-b0353104.pth`.
+`data/heartbeat-sounds`); the default model's recipe (the `screening` preset, `light_cnn` from random weights) needs
+no weights file.
 """
 import argparse, hashlib, json, os, re, shlex, subprocess, sys, tempfile, time, traceback
 import multiprocessing
@@ -38,7 +38,7 @@ NBS = ROOT/'nbs'
 DEFAULT_MODEL = 'models/best'
 # How --train-missing trains a model folder: heartbeat-train options ({weights} is $HEARTBEAT_WEIGHTS).
 RECIPES = {
-    'models/best': '--preset screening --weights {weights}/mobilenet_v2-b0353104.pth',   # the recipe chosen in 18_recipe
+    'models/best': '--preset screening',   # the recipe chosen in 18_recipe (light_cnn from random weights)
 }
 REAL_FLAG = 'real'
 MAX_NB_BYTES, MAX_ALL_BYTES = 1_000_000, 5_000_000
