@@ -24,15 +24,20 @@ _DROP = ('runs', 'setA_balanced_accuracy', 'setB_balanced_accuracy', 'min_per_fo
 def narrow(table:str) -> str:
     "A Markdown table made to fit a page: the columns of `_DROP` left out, short headers, each 'mean ± std' on two lines; text after the table is kept as it is."
     lines = table.strip().splitlines()
-    n = next((i for i, l in enumerate(lines) if not l.lstrip().startswith('|')), len(lines))
-    lines, rest = lines[:n], '\n'.join(lines[n:])
+    is_row = lambda l: l.lstrip().startswith('|')
+    a = next((i for i, l in enumerate(lines) if is_row(l)), len(lines))   # the first table: text before and after it is kept as it is
+    n = next((i for i in range(a, len(lines)) if not is_row(lines[i])), len(lines))
+    before = '\n'.join(re.sub(r'^#+\s+(.*)$', r'**\1**', l) for l in lines[:a])   # a file's own title is not a heading of the page that includes it
+    before, lines, rest = before, lines[a:n], '\n'.join(lines[n:])
+    if not lines: return table
     cells = lambda l: [c.strip() for c in l.strip().strip('|').split('|')]
     head, rows = cells(lines[0]), [cells(l) for l in lines[2:]]
     keep = [i for i, h in enumerate(head) if h not in _DROP]
     two = lambda v: v.replace(' ± ', '<br><small>± ') + '</small>' if ' ± ' in v else v
     name = lambda h: _SHORT.get(h, h.replace('recall_', '').replace('_', ' '))
-    return '\n'.join(['| ' + ' | '.join(name(head[i]) for i in keep) + ' |', '|' + '---|'*len(keep)] +
-                     ['| ' + ' | '.join(two(r[i]) if i < len(r) else '' for i in keep) + ' |' for r in rows]) + ('\n' + rest if rest else '')
+    out = '\n'.join(['| ' + ' | '.join(name(head[i]) for i in keep) + ' |', '|' + '---|'*len(keep)] +
+                    ['| ' + ' | '.join(two(r[i]) if i < len(r) else '' for i in keep) + ' |' for r in rows]) + ('\n' + rest if rest else '')
+    return (before + '\n' if before else '') + out
 
 def expand_includes(md:str) -> str:
     "Markdown with every `<!-- include: PATH -->` line replaced by the text of PATH (relative to the repository root); `<!-- include: PATH narrow -->` includes a table `narrow`ed to fit a page."
