@@ -19,10 +19,10 @@ root = Path(__file__).resolve().parents[1]
 
 _re_include = re.compile(r'^<!-- include: (\S+)( narrow)? -->$', re.M)
 _SHORT = {'balanced_accuracy': 'balanced accuracy', 'macro_f1': 'macro-F1', 'ece': 'ECE', 'lever': 'row'}
-_DROP = ('runs', 'setA_balanced_accuracy', 'setB_balanced_accuracy', 'min_per_fold')
+_DROP = ('runs', 'setA_balanced_accuracy', 'setB_balanced_accuracy', 'min_per_fold', 'test_seconds')
 
 def narrow(table:str) -> str:
-    "A Markdown table made to fit a page: the columns of `_DROP` left out, short headers, each 'mean ± std' on two lines; text after the table is kept as it is."
+    "A Markdown table made to fit a page: the columns of `_DROP` and those that repeat an earlier one left out, short headers, each 'mean ± std' on two lines; text after the table is kept as it is."
     lines = table.strip().splitlines()
     is_row = lambda l: l.lstrip().startswith('|')
     a = next((i for i, l in enumerate(lines) if is_row(l)), len(lines))   # the first table: text before and after it is kept as it is
@@ -32,7 +32,8 @@ def narrow(table:str) -> str:
     if not lines: return table
     cells = lambda l: [c.strip() for c in l.strip().strip('|').split('|')]
     head, rows = cells(lines[0]), [cells(l) for l in lines[2:]]
-    keep = [i for i, h in enumerate(head) if h not in _DROP]
+    col = lambda i: [r[i] if i < len(r) else '' for r in rows]
+    keep = [i for i, h in enumerate(head) if h not in _DROP and not any(col(j) == col(i) for j in range(i))]   # and a column that repeats an earlier one (MAcc is balanced accuracy for two classes)
     two = lambda v: v.replace(' ± ', '<br><small>± ') + '</small>' if ' ± ' in v else v
     name = lambda h: _SHORT.get(h, h.replace('recall_', '').replace('_', ' '))
     out = '\n'.join(['| ' + ' | '.join(name(head[i]) for i in keep) + ' |', '|' + '---|'*len(keep)] +
