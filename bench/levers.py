@@ -113,8 +113,8 @@ add(L, 'loso-joint', 'the other databases added', joint_runs('loso-joint', 'phys
 
 tab = pd.DataFrame(rows).fillna('')
 (R/'levers.json').write_text(json.dumps(dict(rows=tab.to_dict('records'), what=__doc__.strip()), indent=1))
-machines = sorted(set(tab.pop('machine')) - {''}, key=len)[-1:]
-seed_sets = ' or '.join(dict.fromkeys(tab.pop('seed_ids')))   # one machine; the longest name says the most (some records lack the CPU)
+machines = sorted(set(tab.pop('machine')) - {''}, key=len)[-1:]   # one machine; the longest name says the most (some records lack the CPU)
+seed_sets = ' or '.join(dict.fromkeys(tab.pop('seed_ids')))
 cmds = tab.pop('command'); order = list(dict.fromkeys(c for cs in cmds for c in cs))
 tab['run'] = [', '.join(f"[{order.index(c) + 1}]" for c in cs) for cs in cmds]
 cols = ['task', 'lever', 'change', 'score', 'patients', 'gain', 'kept', 'seeds', 'minutes', 'run']

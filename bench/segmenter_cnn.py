@@ -140,7 +140,7 @@ gates = (round(max(MIN_PERIODICITY, float(np.floor(noise.periodicity.max()/0.05)
 for sg in models: sg.gates = gates
 noise['heart_rate_chosen_gates'] = noise_rows(models, range(100, 108)).heart_rate   # by construction none: the gate is above them all
 R = pd.DataFrame(rows)
-R['heart_rate'] = [cycle_summary(sg_, (30, 250), *gates)['heart_rate'] for sg_ in segs]; R['rhythm_warning'] = [cycle_summary(sg_, (30, 250), *gates)['rhythm_warning'] for sg_ in segs]
+gated = [cycle_summary(sg_, (30, 250), *gates) for sg_ in segs]; R['heart_rate'] = [g_['heart_rate'] for g_ in gated]; R['rhythm_warning'] = [g_['rhythm_warning'] for g_ in gated]
 R['hr_within_5'] = (R.heart_rate - R.expert_rate).abs() <= 5
 def summarise(g):
     p = lambda k: 2*g[f'{k}_hits'].sum()/(g[f'{k}_found'].sum() + g[f'{k}_true'].sum())

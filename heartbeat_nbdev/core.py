@@ -8,10 +8,11 @@ Docs: https://heartbeat-nbdev.github.io/heartbeat_nbdev/core.html.md"""
 from __future__ import annotations
 import os, sys, hashlib, secrets, signal, ctypes, threading, multiprocessing
 from pathlib import Path
+import numpy as np
 
 # %% auto #0
-__all__ = ['SPEC_BOUNDS', 'SPEC_INT_FIELDS', 'SPEC_CHOICES', 'atomic_write', 'atomic_write_text', 'import_torch', 'file_sha256',
-           'check_number', 'check_spec_config', 'UsageError', 'run_cli', 'run_parallel']
+__all__ = ['SPEC_BOUNDS', 'SPEC_INT_FIELDS', 'SPEC_CHOICES', 'atomic_write', 'atomic_write_text', 'import_torch', 'softmax',
+           'file_sha256', 'check_number', 'check_spec_config', 'UsageError', 'run_cli', 'run_parallel']
 
 # %% ../nbs/00_core.ipynb #rl000006
 def _umask() -> int:
@@ -42,6 +43,11 @@ def import_torch():
     "PyTorch, imported on first use: reading and checking a model folder, or running it with ONNX Runtime, never imports it."
     import torch   # here, not at the top: keeps the commands that need no PyTorch light
     return torch
+
+# %% ../nbs/00_core.ipynb #90071956
+def softmax(z) -> np.ndarray:
+    "Softmax over the last axis (the largest score subtracted first, so large scores do not overflow)."
+    z = np.asarray(z, float); e = np.exp(z - z.max(-1, keepdims=True)); return e/e.sum(-1, keepdims=True)
 
 # %% ../nbs/00_core.ipynb #rl000012
 def file_sha256(path:str|Path) -> str:

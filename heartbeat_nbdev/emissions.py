@@ -7,10 +7,11 @@ Docs: https://heartbeat-nbdev.github.io/heartbeat_nbdev/emissions.html.md"""
 # %% ../nbs/07a_emissions.ipynb #em000002
 from __future__ import annotations
 import numpy as np
+from .core import softmax
 from scipy.signal import hilbert, butter, sosfiltfilt, resample_poly, stft
 
 # %% auto #0
-__all__ = ['SEG_FS', 'springer_features', 'context_frames', 'softmax', 'logistic_posteriors', 'conv1d_layers', 'conv1d_forward',
+__all__ = ['SEG_FS', 'springer_features', 'context_frames', 'logistic_posteriors', 'conv1d_layers', 'conv1d_forward',
            'conv1d_posteriors', 'conv1d_spec']
 
 # %% ../nbs/07a_emissions.ipynb #em100002
@@ -48,10 +49,6 @@ def context_frames(F:np.ndarray, k:int) -> np.ndarray:
     "Each frame of `F` with its `k` neighbours on each side (edges repeated): (frames, features*(2k+1))."
     T = len(F); P = np.pad(F, ((k, k), (0, 0)), mode='edge')
     return np.concatenate([P[i:i + T] for i in range(2*k + 1)], 1)
-
-def softmax(z:np.ndarray) -> np.ndarray:
-    "Softmax over the last axis."
-    z = np.exp(z - z.max(-1, keepdims=True)); return z/z.sum(-1, keepdims=True)
 
 def logistic_posteriors(F:np.ndarray, # (frames, features) `springer_features`
                         coef:np.ndarray, intercept:np.ndarray, context:int, # (4, features*(2 context + 1)), (4,); neighbours on each side

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated
 import numpy as np
 from fastcore.script import call_parse
-from .core import atomic_write, atomic_write_text, check_spec_config, file_sha256, import_torch
+from .core import atomic_write, atomic_write_text, check_spec_config, file_sha256, import_torch, softmax
 from .backbones import is_lite, lite_keys, new_model, ARCHS, imagenet_state_dict, load_weights_file, WeightsUnavailable
 
 # %% auto #0
@@ -89,8 +89,7 @@ def temperature_scale(probs, # (n, n_classes) or (n_classes,) probabilities
                      ) -> np.ndarray:
     "Calibrated probabilities `probs ** (1/T)`, renormalised (softmax of the log-probabilities over `T`); every argmax is kept."
     P = np.asarray(probs, dtype=float); one = P.ndim == 1; P = np.atleast_2d(P)
-    L = np.log(np.clip(P, 1e-12, 1))/T
-    Q = np.exp(L - L.max(1, keepdims=True)); Q /= Q.sum(1, keepdims=True)
+    Q = softmax(np.log(np.clip(P, 1e-12, 1))/T)
     return Q[0] if one else Q
 
 # %% ../nbs/11_model.ipynb #15cc8940

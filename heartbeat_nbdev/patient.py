@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse, json, math, re, sys, warnings
 from pathlib import Path
 import numpy as np, pandas as pd
-from .core import atomic_write_text
+from .core import atomic_write_text, softmax
 from .data import AUDIO_EXTS, CIRCOR_LOCATIONS
 from .metrics import clinical_outcome_cost, MURMUR_CLASSES, MURMUR_WEIGHTS, OUTCOME_CLASSES, murmur_weighted_accuracy, patient_scores
 
@@ -138,7 +138,7 @@ def decision_probs(params:dict, # a patient decision (`fit_patient_decision`)
     "(n_patients, 3) probabilities of Present, Unknown, Absent under `params`' logistic regression (softmax of its scores)."
     X = feats[params['features']].to_numpy(float)
     s = ((X - np.array(params['mean']))/np.array(params['scale'])) @ np.array(params['coef']).T + np.array(params['intercept'])
-    e = np.exp(s - s.max(1, keepdims=True)); return e/e.sum(1, keepdims=True)
+    return softmax(s)
 
 def decide(params:dict, feats:pd.DataFrame) -> pd.DataFrame:
     "One row per patient: `decision` (Present / Unknown / Absent: the weighted argmax) and `p_Present`, `p_Unknown`, `p_Absent`."
